@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Test hosts with a real systemd on a machine whose PID 1 is not systemd and that cannot pull
+# images: a Debian 12 image built locally from a debootstrap rootfs, run by a private dockerd.
+#
+#   testhosts.sh deps     apt-install docker.io and debootstrap (once)
+#   testhosts.sh image    build the image unless it exists (cached in $TESTHOSTS_STATE)
+#   testhosts.sh start    start the private dockerd (idempotent); prints the DOCKER_HOST value
+#   testhosts.sh stop     remove our containers, stop dockerd, clean its leftover mounts
+#   testhosts.sh env      print 'export DOCKER_HOST=...' for eval
+#   testhosts.sh up       deps + start + image
+#
+# The private dockerd never touches the host firewall (--iptables=false, no bridge) and the
+# containers use the host network: each test host gets its own 127.0.0.x listen address.
+set -euo pipefail
+
+STATE="${TESTHOSTS_STATE:-${XDG_CACHE_HOME:-$HOME/.cache}/monitoring-stack/testhosts}"
+IMAGE="${MOLECULE_IMAGE:-monitoring-stack/debian-systemd:bookworm}"
+SOCKET="$STATE/docker.sock"
+PIDFILE="$STATE/dockerd.pid"
+EXECROOT="$STATE/exec"
+DATAROOT="$STATE/data"
+LOG="$STATE/dockerd.log"
+export DOCKER_HOST="unix://$SOCKET"
+
+log() { printf 'testhosts: %s\n' "$*" >&2; }
+
+apt_mirror() {
+  if [ -n "${DEBIAN_MIRROR:-}" ]; then echo "$DEBIAN_MIRROR"; return; fi
+  # The machine's own Debian mirror (deb822 or one-line sources), else the default.
+  local m
+  m=$(grep -hoE '^(URIs:|deb) +(\[[^]]*\] +)?https?://[^ ]+/debian/?( |$)' \
+        /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null \
+      | grep -oE 'https?://[^ ]+' | head -n1 || true)
+  echo "${m:-http://deb.debian.org/debian}"
+}
+
+cmd_deps() {
+  local missing=()
+  command -v dockerd >/dev/null || missing+=(docker.io)
+  command -v debootstrap >/dev/null || missing+=(debootstrap)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]} from Debian"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+running() {
+  [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null && docker version >/dev/null 2>&1
+}
+
+cmd_start() {
+  mkdir -p "$STATE" "$EXECROOT" "$DATAROOT"
+  if running; then echo "$DOCKER_HOST"; return; fi
+  log "starting a private dockerd ($SOCKET)"
+  # setsid: dockerd must outlive the shell that started it, but not hold its terminal.
+  setsid dockerd --data-root "$DATAROOT" --exec-root "$EXECROOT" -H "$DOCKER_HOST" \
+    --pidfile "$PIDFILE" --iptables=false --ip6tables=false --bridge=none --ip-masq=false \
+    >"$LOG" 2>&1 < /dev/null &
+  local _
+  for _ in $(seq 1 60); do   # at most 30 s
+    if docker version >/dev/null 2>&1; then echo "$DOCKER_HOST"; return; fi
+    sleep 0.5
+  done
+  log "dockerd did not answer within 30 s; last lines of $LOG:"
+  tail -n 20 "$LOG" >&2
+  exit 1
+}
+
+cmd_image() {
+  running || cmd_start >/dev/null
+  if docker image inspect "$IMAGE" >/dev/null 2>&1; then log "image $IMAGE present"; return; fi
+  if [ "$IMAGE" != "monitoring-stack/debian-systemd:bookworm" ]; then
+    log "MOLECULE_IMAGE=$IMAGE is not present locally; load or pull it first"; exit 1
+  fi
+  local rootfs="$STATE/rootfs" mirror
+  mirror=$(apt_mirror)
+  if [ ! -x "$rootfs/lib/systemd/systemd" ]; then
+    rm -rf "$rootfs.partial"
+    log "debootstrap bookworm from $mirror (about a minute)"
+    debootstrap --variant=minbase \
+      --include=systemd,systemd-sysv,python3,python3-apt,dbus,ca-certificates,curl,gpg \
+      bookworm "$rootfs.partial" "$mirror" >"$STATE/debootstrap.log" 2>&1 \
+      || { tail -n 20 "$STATE/debootstrap.log" >&2; exit 1; }
+    chroot "$rootfs.partial" apt-get clean
+    # Each container must get its own machine id at boot.
+    : > "$rootfs.partial/etc/machine-id"
+    rm -f "$rootfs.partial/var/lib/dbus/machine-id"
+    mv "$rootfs.partial" "$rootfs"
+  fi
+  log "importing $IMAGE"
+  tar -C "$rootfs" -c . | docker import -c 'CMD ["/lib/systemd/systemd"]' -c 'ENV container=docker' - "$IMAGE" >/dev/null
+}
+
+cmd_stop() {
+  if running; then
+    local ids
+    mapfile -t ids < <(docker ps -aq --filter label=monitoring-stack.testhost=true)
+    if [ ${#ids[@]} -gt 0 ]; then
+      # SIGRTMIN+3 is systemd's "halt"; then remove whatever is left.
+      docker kill -s SIGRTMIN+3 "${ids[@]}" >/dev/null 2>&1 || true
+      docker rm -f "${ids[@]}" >/dev/null 2>&1 || true
+    fi
+  fi
+  if [ -f "$PIDFILE" ]; then
+    local pid _
+    pid=$(cat "$PIDFILE")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$PIDFILE"
+  fi
+  # dockerd leaves its netns bind mount behind.
+  umount "$EXECROOT/netns/default" 2>/dev/null || true
+  log "stopped"
+}
+
+case "${1:-}" in
+  deps) cmd_deps ;;
+  start) cmd_start ;;
+  image) cmd_image ;;
+  stop) cmd_stop ;;
+  env) echo "export DOCKER_HOST=$DOCKER_HOST" ;;
+  up) cmd_deps; cmd_start >/dev/null; cmd_image; echo "$DOCKER_HOST" ;;
+  *) echo "usage: $0 deps|start|image|stop|env|up" >&2; exit 2 ;;
+esac

@@ -1,0 +1,101 @@
+"""Run ansible-playbook from tests and read every task's result.
+
+Integration tests assert on `changed`, `failed` and content per task, not on "it did not crash":
+the playbook runs with the ansible.posix.json callback and this module parses its report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class PlaybookResult:
+    def __init__(self, rc, report, stderr, stdout):
+        self.rc = rc
+        self.report = report
+        self.stderr = stderr
+        self.stdout = stdout
+
+    @property
+    def stats(self):
+        return self.report.get("stats", {})
+
+    def results(self, host="localhost"):
+        """[(task name, result)] in run order for one host."""
+        out = []
+        for play in self.report.get("plays", []):
+            for task in play.get("tasks", []):
+                res = task.get("hosts", {}).get(host)
+                if res is not None:
+                    out.append((task["task"]["name"], res))
+        return out
+
+    def result(self, name, host="localhost"):
+        """The result of the last task called `name` (KeyError when it did not run)."""
+        found = [res for task_name, res in self.results(host) if task_name == name]
+        if not found:
+            raise KeyError("task %r did not run; ran: %s" % (name, [task_name for task_name, _res in self.results(host)]))
+        return found[-1]
+
+    def changed(self, host="localhost"):
+        return self.stats.get(host, {}).get("changed", 0)
+
+    def failures(self, host="localhost"):
+        return [(name, res.get("msg", "")) for name, res in self.results(host) if res.get("failed")]
+
+    def __repr__(self):
+        return "PlaybookResult(rc=%s, stats=%s, failures=%s, stderr=%s)" % (
+            self.rc, self.stats, self.failures(), self.stderr[-2000:])
+
+
+def run_playbook(playbook, *, inventory=None, extravars=None, check=False, diff=False, env=None,
+                 extra_args=(), timeout=900):
+    """Run a playbook (a path, or a list of plays written to a temp file) from the repo root.
+
+    Without an inventory, runs against localhost with the local connection and this Python.
+    """
+    with tempfile.TemporaryDirectory(prefix="ms-playbook-") as tmp:
+        if not isinstance(playbook, (str, Path)):
+            path = Path(tmp) / "playbook.yml"
+            path.write_text(yaml.safe_dump(playbook, sort_keys=False))
+            playbook = path
+        args = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), str(playbook)]
+        if inventory is None:
+            args += ["-i", "localhost,", "-c", "local",
+                     "-e", "ansible_python_interpreter=%s" % sys.executable]
+        else:
+            args += ["-i", str(inventory)]
+        if extravars:
+            vars_file = Path(tmp) / "extravars.json"
+            vars_file.write_text(json.dumps(extravars))
+            args += ["-e", "@%s" % vars_file]
+        if check:
+            args.append("--check")
+        if diff:
+            args.append("--diff")
+        args += list(extra_args)
+        run_env = dict(os.environ)
+        run_env.update({
+            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+            "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+            "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_DEPRECATION_WARNINGS": "false",
+        })
+        run_env.update(env or {})
+        proc = subprocess.run(args, cwd=str(REPO), env=run_env, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+    try:
+        report = json.loads(proc.stdout[proc.stdout.index("{"):])
+    except ValueError:
+        report = {}
+    return PlaybookResult(proc.returncode, report, proc.stderr, proc.stdout)

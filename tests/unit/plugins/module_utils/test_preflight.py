@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.monitoring.stack.plugins.module_utils.preflight import (
+    checksum_problems,
+    install_problems,
+    listen_address_problems,
+)
+
+GOOD = "sha256:" + "a" * 64
+
+
+def test_package_method_needs_nothing_else():
+    assert install_problems("node_exporter", "package") == []
+
+
+def test_unknown_method_names_the_variable():
+    (msg,) = install_problems("node_exporter", "snap")
+    assert msg.startswith("node_exporter_install_method:") and "'snap'" in msg
+
+
+def test_archive_without_url_and_checksum():
+    problems = install_problems("node_exporter", "archive", "", "")
+    assert [p.split(":")[0] for p in problems] == ["node_exporter_archive_url", "node_exporter_archive_checksum"]
+
+
+@pytest.mark.parametrize("checksum, fragment", [
+    ("sha256:" + "a" * 63, "64 hex characters, got 63"),
+    ("a" * 65, "64 hex characters, got 65"),
+    ("sha256:" + "g" * 64, "hexadecimal"),
+    ("md5:" + "a" * 32, "only sha256"),
+])
+def test_bad_checksums(checksum, fragment):
+    (msg,) = install_problems("prometheus", "archive", "http://m/a.tgz", checksum)
+    assert msg.startswith("prometheus_archive_checksum:") and fragment in msg
+
+
+@pytest.mark.parametrize("checksum", [GOOD, "b" * 64, "sha256:http://127.0.0.1:8000/sha256sums.txt"])
+def test_good_checksums(checksum):
+    assert install_problems("x", "archive", "http://m/a.tgz", checksum) == []
+
+
+def test_local_method_takes_a_digest_not_a_url():
+    (msg,) = install_problems("x", "local", local_archive="/a.tgz", checksum="sha256:https://h/sums")
+    assert "not a URL" in msg
+    assert install_problems("x", "local", local_archive="/a.tgz") == []
+    assert install_problems("x", "local")[0].startswith("x_local_archive:")
+
+
+def test_download_place():
+    (msg,) = install_problems("x", "archive", "http://m/a.tgz", GOOD, download_on="bastion")
+    assert msg.startswith("x_archive_download_on:")
+
+
+@pytest.mark.parametrize("value", ["0.0.0.0:9100", ":9100", "127.0.0.21:19100", "[::1]:9100", "mon-1.example.org:443"])
+def test_good_listen_addresses(value):
+    assert listen_address_problems({"a_listen_address": value}) == []
+
+
+@pytest.mark.parametrize("value", ["9100", "0.0.0.0", "0.0.0.0:0", "0.0.0.0:70000", "host:port", "::1:9100", ""])
+def test_bad_listen_addresses(value):
+    (msg,) = listen_address_problems({"a_listen_address": value})
+    assert msg.startswith("a_listen_address: must be host:port")
+
+
+def test_checksum_empty_is_not_a_problem_by_itself():
+    assert checksum_problems("x", "") == []
