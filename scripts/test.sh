@@ -71,10 +71,12 @@ if want molecule; then
       scenarios+=("$(basename "$(dirname "$f")")")
     done
   fi
+  was_running=no
+  tests/hosts/testhosts.sh status 2>/dev/null && was_running=yes
   if out=$(tests/hosts/testhosts.sh up 2>"$LOGDIR/testhosts.log"); then
     export DOCKER_HOST="${out##*$'\n'}"
-    # Every container and the private dockerd go away when the tests end, whatever happens.
-    trap 'tests/hosts/testhosts.sh stop 2>/dev/null' EXIT
+    # Stop the private dockerd when the tests end, unless someone else had started it.
+    [ "$was_running" = yes ] || trap 'tests/hosts/testhosts.sh stop 2>/dev/null' EXIT
     for s in "${scenarios[@]}"; do
       run_step "molecule $s" "$LOGDIR/molecule-$s.log" molecule test -s "$s"
     done

@@ -7,6 +7,7 @@
 #   testhosts.sh start    start the private dockerd (idempotent); prints the DOCKER_HOST value
 #   testhosts.sh stop     remove our containers, stop dockerd, clean its leftover mounts
 #   testhosts.sh env      print 'export DOCKER_HOST=...' for eval
+#   testhosts.sh status   exit 0 when the private dockerd is running
 #   testhosts.sh up       deps + start + image
 #
 # The private dockerd never touches the host firewall (--iptables=false, no bridge) and the
@@ -121,6 +122,7 @@ case "${1:-}" in
   image) cmd_image ;;
   stop) cmd_stop ;;
   env) echo "export DOCKER_HOST=$DOCKER_HOST" ;;
+  status) running ;;
   up) cmd_deps; cmd_start >/dev/null; cmd_image; echo "$DOCKER_HOST" ;;
-  *) echo "usage: $0 deps|start|image|stop|env|up" >&2; exit 2 ;;
+  *) echo "usage: $0 deps|start|image|stop|env|status|up" >&2; exit 2 ;;
 esac
