@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 
 import pytest
 
@@ -39,3 +40,18 @@ def repo_root():
 
 def pytest_report_header(config):
     return "monitoring.stack checkout: %s (DOCKER_HOST=%s)" % (REPO, os.environ.get("DOCKER_HOST", "unset"))
+
+
+@pytest.fixture(scope="session")
+def testhosts():
+    """The private dockerd of tests/hosts/testhosts.sh (and the systemd image), for tests that
+    need real systemd hosts. Stopped at the end only when this session started it."""
+    script = str(REPO / "tests" / "hosts" / "testhosts.sh")
+    was_running = subprocess.run([script, "status"], capture_output=True, check=False).returncode == 0
+    up = subprocess.run([script, "up"], capture_output=True, text=True, check=False, timeout=900)
+    if up.returncode != 0:
+        pytest.fail("could not start the systemd test hosts: %s" % up.stderr[-2000:])
+    docker_host = up.stdout.strip().splitlines()[-1]
+    yield docker_host
+    if not was_running:
+        subprocess.run([script, "stop"], capture_output=True, check=False, timeout=120)

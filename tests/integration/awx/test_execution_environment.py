@@ -1,0 +1,45 @@
+"""`ansible-builder create` turns meta/execution-environment.yml into a build context that
+installs our Python, system and collection dependencies (the image build itself needs a
+registry, which these machines cannot reach)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from tests.support.playbook import REPO
+
+
+def test_builder_create_makes_a_complete_context(tmp_path):
+    builder = shutil.which("ansible-builder") or os.path.join(os.path.dirname(sys.executable), "ansible-builder")
+    if not os.path.exists(builder):
+        pytest.skip("ansible-builder is not installed")
+    context = tmp_path / "context"
+    proc = subprocess.run(
+        [builder, "create", "-f", str(REPO / "meta" / "execution-environment.yml"), "-c", str(context)],
+        capture_output=True, text=True, check=False, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # Named after the container runtime ansible-builder finds: Containerfile (podman) or Dockerfile.
+    names = [n for n in ("Containerfile", "Dockerfile") if (context / n).is_file()]
+    assert names, "no Containerfile/Dockerfile in %s" % sorted(p.name for p in context.iterdir())
+    containerfile = (context / names[0]).read_text()
+    assert "quay.io/fedora/fedora:41" in containerfile
+    assert "ansible-core" in containerfile and "ansible-runner" in containerfile
+    build = context / "_build"
+    python_reqs = (build / "requirements.txt").read_text()
+    for package in ("boto3", "botocore", "promql-parser"):
+        assert package in python_reqs
+    galaxy = yaml.safe_load((build / "requirements.yml").read_text())
+    assert {c["name"] for c in galaxy["collections"]} >= {"amazon.aws", "community.general"}
+    assert (build / "bindep.txt").is_file()
+
+
+def test_galaxy_dependencies_match_the_ee_requirements():
+    galaxy = yaml.safe_load((REPO / "galaxy.yml").read_text())
+    ee = yaml.safe_load((REPO / "meta" / "requirements.yml").read_text())
+    assert {c["name"]: c["version"] for c in ee["collections"]} == galaxy["dependencies"]
