@@ -14,7 +14,7 @@ description:
     whose group_vars set C(monitoring_environment)), when an environment name is not a simple
     lower-case name, or when another inventory beside this one declares the same environment.
   - C(site.yml) runs it on the controller as its first play. It reads files only; it changes nothing.
-author: monitoring.stack contributors
+author: monitoring.stack contributors (@monitoring-stack)
 options:
   host_environments:
     description: Map of inventory host name to its C(monitoring_environment) (empty when unset).
@@ -28,6 +28,8 @@ options:
       - Directory holding the sibling inventories (C(inventories/)). Every other inventory under it
         is read for literal C(monitoring_environment) values. Empty to skip that check.
     type: path
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
