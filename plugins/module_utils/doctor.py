@@ -1,0 +1,696 @@
+# -*- coding: utf-8 -*-
+# Copyright: monitoring.stack contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The doctor: find, before anything is deployed, why a dashboard panel would show "No data".
+
+Pure functions, no Ansible imports: the ``doctor`` module reads the inputs and calls ``diagnose``;
+unit tests call everything directly. The checks are the troubleshooting table of the ECS/ADOT
+field guide (seed 000, section 7) turned into code:
+
+- ``metric_dropped``: a query's metric is removed by a scrape job's ``metric_relabel_configs``
+  (``keep``/``drop`` on ``__name__``) or by an ADOT ``filter`` processor;
+- ``unknown_job``: a query names a ``job`` (literal matcher, or a value of a custom/constant
+  ``$job`` variable) that no scrape config scrapes;
+- ``hardcoded_environment``: ``environment="prod"`` matchers, environment names in titles, tags
+  and constant variables, where the ``$environment`` variable belongs;
+- ``unknown_datasource``: datasource uids, names, ``__inputs`` or datasource variables that no
+  given datasource satisfies;
+- ``invalid_query``: PromQL that does not parse;
+- ``environment_filter`` (opt-in): Prometheus selectors without an ``environment`` matcher.
+
+PromQL is parsed by ``promql.parse`` (Grafana variables replaced by placeholders); relabel and
+filter-processor matching reuse the ADOT validator's helpers in ``otel``; datasource types and
+``__inputs`` resolution reuse ``dashboard_transforms``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+from ansible_collections.monitoring.stack.plugins.module_utils import otel
+from ansible_collections.monitoring.stack.plugins.module_utils import promql
+from ansible_collections.monitoring.stack.plugins.module_utils.dashboard_transforms import (
+    DashboardError, PROMETHEUS_TYPES, _Datasources, all_panels, resolve_inputs)
+from ansible_collections.monitoring.stack.plugins.module_utils.grafana_provisioning import normalize_datasources
+
+try:
+    import yaml
+    HAS_YAML = True
+except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
+    HAS_YAML = False
+
+CHECKS = ("invalid_query", "metric_dropped", "unknown_job", "hardcoded_environment", "unknown_datasource",
+          "environment_filter")
+DEFAULT_CHECKS = CHECKS[:-1]
+# Series Prometheus writes itself for every target: metric_relabel_configs never drop them.
+SYNTHETIC_METRICS = frozenset(("up", "scrape_duration_seconds", "scrape_samples_scraped",
+                               "scrape_samples_post_metric_relabeling", "scrape_series_added"))
+BUILTIN_DATASOURCES = frozenset(("-- Mixed --", "-- Grafana --", "-- Dashboard --", "grafana", "default"))
+_OPS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
+_VAR_REF = re.compile(r"^(?:\$\{([A-Za-z0-9_]+)(?::[A-Za-z]+)?\}|\$([A-Za-z0-9_]+)|\[\[([A-Za-z0-9_]+)(?::[A-Za-z]+)?\]\])$")
+_HAS_VAR = re.compile(r"\$|\[\[")
+_ANY_VALUE = frozenset(("", ".*", ".+"))
+
+
+class DoctorError(ValueError):
+    """An input cannot be read (the message names the file)."""
+
+
+# --------------------------------------------------------------------------------------------
+# reading inputs
+
+
+def _read(path):
+    try:
+        with open(path, "r", encoding="utf-8") as handle:
+            return handle.read()
+    except (IOError, OSError) as exc:
+        raise DoctorError("%s: cannot read: %s" % (path, exc))
+
+
+def _yaml(text, source):
+    if not HAS_YAML:
+        raise DoctorError("PyYAML is required to read %s" % source)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise DoctorError("%s: invalid YAML: %s" % (source, exc))
+
+
+def dashboard_files(paths):
+    """Every ``*.json`` file of ``paths`` (files, or directories searched recursively), sorted."""
+    files = []
+    for path in paths or []:
+        path = str(path)
+        if os.path.isdir(path):
+            found = []
+            for root, _dirs, names in os.walk(path):
+                found.extend(os.path.join(root, name) for name in names if name.endswith(".json"))
+            files.extend(sorted(found))
+        elif os.path.isfile(path):
+            files.append(path)
+        else:
+            raise DoctorError("%s: no such file or directory" % path)
+    return files
+
+
+def load_dashboards(paths):
+    """[(source, dashboard dict)] from files and directories; raises DoctorError on bad JSON."""
+    out = []
+    for path in dashboard_files(paths):
+        try:
+            value = json.loads(_read(path))
+        except ValueError as exc:
+            raise DoctorError("%s: invalid JSON: %s" % (path, exc))
+        if isinstance(value, dict) and isinstance(value.get("dashboard"), dict) and "panels" not in value:
+            value = value["dashboard"]
+        if not isinstance(value, dict):
+            raise DoctorError("%s: a dashboard is a JSON object, got %s" % (path, type(value).__name__))
+        out.append((path, value))
+    return out
+
+
+def load_yaml_files(paths):
+    """[(source, parsed YAML)] for each file."""
+    return [(str(path), _yaml(_read(str(path)), str(path))) for path in paths or []]
+
+
+def datasources_from_provisioning(data, source="datasources"):
+    """The datasource list of a Grafana provisioning file (``datasources:``), or a plain list."""
+    if isinstance(data, dict):
+        data = data.get("datasources")
+    if not isinstance(data, list):
+        raise DoctorError("%s: expected a provisioning file with 'datasources:' or a list of datasources" % source)
+    return [ds for ds in data if isinstance(ds, dict)]
+
+
+# --------------------------------------------------------------------------------------------
+# what is scraped
+
+
+def _as_list(value):
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _job_labels(job):
+    """(extra job label values, dynamic) from static labels and relabel_configs of a scrape job."""
+    names, dynamic = set(), bool(job.get("honor_labels"))
+    for static in _as_list(job.get("static_configs")):
+        if isinstance(static, dict) and isinstance(static.get("labels"), dict) and static["labels"].get("job"):
+            names.add(str(static["labels"]["job"]))
+    for rule in _as_list(job.get("relabel_configs")):
+        if not isinstance(rule, dict) or rule.get("target_label") != "job":
+            continue
+        replacement = str(rule.get("replacement", "$1"))
+        if "$" in replacement.replace("$$", ""):
+            dynamic = True
+        else:
+            names.add(replacement.replace("$$", "$"))
+    return names, dynamic
+
+
+def _scrape_entry(job, source, where, filters=()):
+    names, dynamic = _job_labels(job)
+    return {"job": str(job.get("job_name")), "source": source, "where": where,
+            "rules": [r for r in _as_list(job.get("metric_relabel_configs")) if isinstance(r, dict)],
+            "labels": names, "dynamic": dynamic, "filters": list(filters)}
+
+
+def prometheus_scrape_entries(config, source):
+    """Scrape jobs of a prometheus.yml (a mapping with scrape_configs, or a list of jobs)."""
+    jobs = config.get("scrape_configs") if isinstance(config, dict) else config
+    if not isinstance(jobs, list):
+        raise DoctorError("%s: no scrape_configs list (expected a prometheus.yml or a list of scrape jobs)" % source)
+    return [_scrape_entry(job, source, "scrape_configs[%d] (job %s)" % (index, job.get("job_name")))
+            for index, job in enumerate(jobs) if isinstance(job, dict) and job.get("job_name")]
+
+
+def otel_scrape_entries(config, source):
+    """Scrape jobs of every prometheus receiver of an ADOT config's metrics pipelines, with the
+    filter processors of the pipeline that carries them."""
+    if not isinstance(config, dict):
+        raise DoctorError("%s: an ADOT collector config must be a mapping" % source)
+    receivers = config.get("receivers") if isinstance(config.get("receivers"), dict) else {}
+    processors = config.get("processors") if isinstance(config.get("processors"), dict) else {}
+    service = config.get("service") if isinstance(config.get("service"), dict) else {}
+    pipelines = service.get("pipelines") if isinstance(service.get("pipelines"), dict) else {}
+    entries = []
+    for pipeline_id, pipeline in sorted(pipelines.items()):
+        if otel.component_type(pipeline_id) != "metrics" or not isinstance(pipeline, dict):
+            continue
+        filters = [(name, processors[name]) for name in _as_list(pipeline.get("processors"))
+                   if otel.component_type(name) == "filter" and isinstance(processors.get(name), dict)]
+        for receiver_id in _as_list(pipeline.get("receivers")):
+            receiver = receivers.get(receiver_id)
+            if otel.component_type(receiver_id) != "prometheus" or not isinstance(receiver, dict):
+                continue
+            cfg = receiver.get("config") if isinstance(receiver.get("config"), dict) else {}
+            for index, job in enumerate(_as_list(cfg.get("scrape_configs"))):
+                if isinstance(job, dict) and job.get("job_name"):
+                    where = "receivers.%s scrape_configs[%d] (job %s, pipeline %s)" % (
+                        receiver_id, index, job["job_name"], pipeline_id)
+                    entries.append(_scrape_entry(job, source, where, filters))
+    return entries
+
+
+def _filter_drop(filters, metric):
+    """What drops ``metric`` among the filter processors (the old include/exclude form), or None."""
+    for name, proc in filters:
+        metrics = proc.get("metrics") if isinstance(proc.get("metrics"), dict) else {}
+        include = metrics.get("include") if isinstance(metrics.get("include"), dict) else None
+        exclude = metrics.get("exclude") if isinstance(metrics.get("exclude"), dict) else None
+        if include is not None and not otel._name_matches(include.get("match_type", "strict"),
+                                                          _as_list(include.get("metric_names")), metric):
+            return "processors.%s metrics.include %s" % (name, _as_list(include.get("metric_names")))
+        if exclude is not None and otel._name_matches(exclude.get("match_type", "strict"),
+                                                      _as_list(exclude.get("metric_names")), metric):
+            return "processors.%s metrics.exclude %s" % (name, _as_list(exclude.get("metric_names")))
+    return None
+
+
+def drop_reason(entry, metric):
+    """None when the scrape job keeps ``metric``; else (what drops it, the rule's action)."""
+    if metric in SYNTHETIC_METRICS:
+        return None
+    try:
+        kept, index = otel._relabel_keeps(entry["rules"], metric)
+    except re.error as exc:
+        return ("metric_relabel_configs regex does not compile (%s)" % exc, "invalid")
+    if not kept:
+        rule = entry["rules"][index]
+        return ("metric_relabel_configs[%d] (action %s, regex %r)" % (index, rule.get("action"), rule.get("regex")),
+                str(rule.get("action")).lower())
+    reason = _filter_drop(entry["filters"], metric)
+    if reason:
+        return (reason, "filter")
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# reading dashboards
+
+
+def _variables(dashboard):
+    return [v for v in (dashboard.get("templating") or {}).get("list") or [] if isinstance(v, dict) and v.get("name")]
+
+
+def variable_values(variable):
+    """The literal values of a custom/constant variable, or None when they come from a query."""
+    kind = variable.get("type")
+    if kind == "constant":
+        return [str(variable.get("query", ""))]
+    if kind != "custom":
+        return None
+    options = [o.get("value") for o in variable.get("options") or [] if isinstance(o, dict)]
+    values = [str(v) for v in options if v not in (None, "$__all")]
+    if not values and isinstance(variable.get("query"), str):
+        for item in re.split(r"(?<!\\),", variable["query"]):
+            item = item.strip()
+            if " : " in item:
+                item = item.split(" : ", 1)[1]
+            if item:
+                values.append(item)
+    return values
+
+
+def variable_promql(query):
+    """The PromQL inside a Prometheus variable query, or None (label_values(label), metrics(...))."""
+    if isinstance(query, dict):
+        query = query.get("query")
+    if not isinstance(query, str) or not query.strip():
+        return None
+    text = query.strip()
+    match = re.match(r"^label_values\((?P<body>.*),\s*[A-Za-z_][A-Za-z0-9_.]*\s*\)$", text, re.S)
+    if match:
+        return match.group("body").strip()
+    match = re.match(r"^query_result\((?P<body>.*)\)$", text, re.S)
+    if match:
+        return match.group("body").strip()
+    if re.match(r"^(label_values|label_names|metrics|series)\s*\(", text):
+        return None
+    return text
+
+
+def prometheus_queries(dashboard, datasources=None):
+    """Every PromQL query of a dashboard: panel targets of Prometheus datasources (collapsed rows
+    included) and Prometheus query variables. [{panel, ref_id, expr, variable}]."""
+    inputs = [i for i in dashboard.get("__inputs") or [] if isinstance(i, dict)]
+    input_types = dict((i["name"], i.get("pluginId")) for i in inputs if i.get("name") and i.get("pluginId"))
+    types = _Datasources(dashboard, datasources, input_types)
+    queries = []
+    for panel in all_panels(dashboard):
+        panel_type = types.type_of(panel.get("datasource"))
+        for target in panel.get("targets") or []:
+            if not isinstance(target, dict) or not isinstance(target.get("expr"), str) or not target["expr"].strip():
+                continue
+            ref = target.get("datasource")
+            empty = ref in (None, "") or (isinstance(ref, dict) and not ref.get("type") and not ref.get("uid"))
+            ds_type = panel_type if empty else types.type_of(ref)
+            if ds_type is not None and ds_type not in PROMETHEUS_TYPES:
+                continue
+            queries.append({"panel": panel.get("title") or "(untitled panel)", "ref_id": target.get("refId", ""),
+                            "expr": target["expr"], "variable": None})
+    for var in _variables(dashboard):
+        if var.get("type") != "query":
+            continue
+        ds_type = types.type_of(var.get("datasource"))
+        if ds_type is not None and ds_type not in PROMETHEUS_TYPES:
+            continue
+        expr = variable_promql(var.get("query"))
+        if expr:
+            queries.append({"panel": None, "ref_id": None, "expr": expr, "variable": var["name"]})
+    return queries
+
+
+def selectors(expr):
+    """Vector selectors of a PromQL query: [{"name": metric or None, "groups": [[(label, op, value)]]}].
+
+    Raises promql.PromQLError for invalid PromQL. A selector with ``or`` matchers has one group
+    per alternative; names made of Grafana variables are None.
+    """
+    ast = promql.parse(expr)
+    found = []
+
+    def matcher_list(items):
+        return [(m.name, _OPS.get(str(m.op).rsplit(".", maxsplit=1)[-1], str(m.op)), m.value) for m in items]
+
+    def visit(node):
+        if isinstance(node, promql.promql_parser.VectorSelector):
+            groups = [matcher_list(node.matchers.matchers)]
+            if node.matchers.or_matchers:
+                groups = [matcher_list(g) for g in node.matchers.or_matchers]
+            name = node.name
+            if not name:
+                names = [v for g in groups for (label, op, v) in g if label == "__name__" and op == "="]
+                name = names[0] if len(set(names)) == 1 else None
+            if name and name.startswith(promql.PLACEHOLDER_PREFIX):
+                name = None
+            found.append({"name": name, "groups": groups})
+        return True
+
+    promql.promql_parser.walk(ast, visit)
+    return found
+
+
+def _var_name(value):
+    match = _VAR_REF.match(value or "")
+    return next((g for g in match.groups() if g), None) if match else None
+
+
+# --------------------------------------------------------------------------------------------
+# the checks
+
+
+def _finding(check, source, dashboard, query, problem, fix):
+    return {"check": check, "file": source, "dashboard": dashboard.get("title") or dashboard.get("uid") or "",
+            "uid": dashboard.get("uid") or "", "panel": (query or {}).get("panel"),
+            "variable": (query or {}).get("variable"), "ref_id": (query or {}).get("ref_id"),
+            "query": (query or {}).get("expr"), "problem": problem, "fix": fix}
+
+
+def suggested_prefix(metric):
+    """The prefix to add to a keep regex: hikaricp_connections_active -> hikaricp_; short first
+    words take the next one too: sqs_consumer_messages_total -> sqs_consumer_."""
+    words = [w for w in metric.split("_") if w]
+    if len(words) < 2:
+        return metric
+    count = 2 if len(words[0]) <= 3 and len(words) > 2 else 1
+    return "_".join(words[:count]) + "_"
+
+
+class _Scrape(object):
+    def __init__(self, entries):
+        self.entries = entries
+        self.dynamic = any(e["dynamic"] for e in entries)
+        self.jobs = set()
+        for entry in entries:
+            self.jobs.add(entry["job"])
+            self.jobs.update(entry["labels"])
+
+    def entries_for(self, job):
+        return [e for e in self.entries if e["job"] == job or job in e["labels"]]
+
+    def matching(self, regex):
+        try:
+            pattern = re.compile(regex)
+        except re.error:
+            return None
+        return sorted(j for j in self.jobs if pattern.fullmatch(j))
+
+
+def _job_candidates(group, variables, scrape):
+    """(explicit job names or None for "any scraped job", [(literal, why unknown)])."""
+    explicit, unknown = None, []
+    for label, op, value in group:
+        if label != "job" or op not in ("=", "=~"):
+            continue
+        var = _var_name(value)
+        if var:
+            variable = variables.get(var)
+            values = variable_values(variable) if variable else None
+            if values is None:
+                continue
+            names = []
+            for item in values:
+                if op == "=~" and scrape is not None and re.search(r"[\\^$.|?*+()\[\]{}]", item):
+                    names.extend(scrape.matching(item) or [])
+                else:
+                    names.append(item)
+                    if scrape is not None and not scrape.dynamic and item not in scrape.jobs:
+                        unknown.append((item, "a value of the $%s variable" % var))
+            explicit = names
+        elif _HAS_VAR.search(value):
+            continue
+        elif op == "=":
+            explicit = [value]
+            if scrape is not None and not scrape.dynamic and value not in scrape.jobs:
+                unknown.append((value, "job=%s" % json.dumps(value)))
+        elif scrape is not None:
+            matched = scrape.matching(value)
+            if matched is not None:
+                explicit = matched
+                if not matched and not scrape.dynamic:
+                    unknown.append((value, "job=~%s matches no scraped job" % json.dumps(value)))
+    return explicit, unknown
+
+
+def _check_query(source, dashboard, query, variables, scrape, env_label, env_words, checks, seen=None):
+    """Findings of one query; ``seen`` (per dashboard) reports a $job variable value only once."""
+    findings = []
+    seen = set() if seen is None else seen
+    try:
+        found = selectors(query["expr"])
+    except promql.PromQLError as exc:
+        if "invalid_query" in checks:
+            findings.append(_finding("invalid_query", source, dashboard, query, "the query is not valid PromQL: %s" % exc,
+                                     "fix the expression (Grafana variables such as $__rate_interval are fine)"))
+        return findings
+    reported = set()
+    for selector in found:
+        for group in selector["groups"]:
+            env = [(op, value) for label, op, value in group if label == env_label]
+            if "hardcoded_environment" in checks:
+                for op, value in env:
+                    if not _HAS_VAR.search(value) and value not in _ANY_VALUE:
+                        key = ("env", value)
+                        if key not in reported:
+                            reported.add(key)
+                            findings.append(_finding(
+                                "hardcoded_environment", source, dashboard, query,
+                                "hard-coded environment matcher %s%s%s: the panel shows only that environment "
+                                "whatever $%s is set to" % (env_label, op, json.dumps(value), env_label),
+                                'use %s=~"$%s" (and a $%s variable: label_values(up, %s))'
+                                % (env_label, env_label, env_label, env_label)))
+            if "environment_filter" in checks and not env and query.get("variable") != env_label:
+                key = ("envfilter", selector["name"])
+                if key not in reported:
+                    reported.add(key)
+                    findings.append(_finding(
+                        "environment_filter", source, dashboard, query,
+                        "selector %s has no %s matcher: it mixes every environment" % (selector["name"] or "{...}", env_label),
+                        'add %s=~"$%s" to it (the grafana role can add it: grafana_dashboard_add_environment)'
+                        % (env_label, env_label)))
+            explicit, unknown = _job_candidates(group, variables, scrape)
+            if "unknown_job" in checks:
+                for value, why in unknown:
+                    key = ("job", value)
+                    if key not in reported and (value, why) not in seen:
+                        reported.add(key)
+                        if why.startswith("a value of"):
+                            seen.add((value, why))
+                        findings.append(_finding(
+                            "unknown_job", source, dashboard, query,
+                            "job %r (%s) is not scraped by any given scrape config (scraped: %s): the query returns "
+                            "nothing" % (value, why, ", ".join(sorted(scrape.jobs)) or "none"),
+                            "use the job_name of the scrape config (for ADOT: <project>-<service>-metrics), "
+                            "or add a scrape job named %r" % value))
+            metric = selector["name"]
+            if "metric_dropped" not in checks or scrape is None or not metric or metric in SYNTHETIC_METRICS:
+                continue
+            if explicit is None:
+                targets = [(job, scrape.entries_for(job)) for job in sorted(scrape.jobs)]
+                targets = [(job, entries) for job, entries in targets if entries]
+                dropped = [(job, entries, [drop_reason(e, metric) for e in entries]) for job, entries in targets]
+                if not targets or not all(all(reasons) for _j, _e, reasons in dropped):
+                    continue
+                bad = dropped
+            else:
+                bad = []
+                for job in explicit:
+                    entries = scrape.entries_for(job)
+                    reasons = [drop_reason(e, metric) for e in entries]
+                    if entries and all(reasons):
+                        bad.append((job, entries, reasons))
+            for job, entries, reasons in bad:
+                key = ("drop", metric, job)
+                if key in reported:
+                    continue
+                reported.add(key)
+                where = "; ".join("%s %s: %s" % (e["source"], e["where"], r[0]) for e, r in zip(entries, reasons))
+                prefix = suggested_prefix(metric)
+                actions = set(r[1] for r in reasons)
+                if "invalid" in actions:
+                    fix = "fix the regex: Prometheus and the ADOT collector refuse the whole config"
+                elif "drop" in actions or "filter" in actions:
+                    fix = "narrow that drop rule / filter so it no longer matches %s" % metric
+                else:
+                    fix = ("add '%s.*' to the keep regex of job %s (ADOT configs built by otel_config: "
+                           "custom_metric_prefixes: [%s]; prometheus role: prometheus_metric_filters)" % (prefix, job, prefix))
+                findings.append(_finding(
+                    "metric_dropped", source, dashboard, query,
+                    "metric %s is dropped before it is stored for job %s by %s: the panel shows \"No data\""
+                    % (metric, job, where), fix))
+    return findings
+
+
+def _words(text):
+    return set(t for t in re.split(r"[^a-z0-9]+", str(text or "").lower()) if t)
+
+
+def _environment_findings(source, dashboard, env_label, env_words):
+    findings = []
+    title_words = sorted(_words(dashboard.get("title")) & env_words)
+    if title_words:
+        findings.append(_finding(
+            "hardcoded_environment", source, dashboard, None,
+            "the dashboard title %r names the environment %s: one dashboard serves every environment"
+            % (dashboard.get("title"), ", ".join(title_words)),
+            "drop the environment from the title and pick it with the $%s variable" % env_label))
+    tags = [t for t in dashboard.get("tags") or [] if isinstance(t, str) and _words(t) & env_words]
+    if tags:
+        findings.append(_finding(
+            "hardcoded_environment", source, dashboard, None,
+            "tags %s name an environment" % ", ".join(tags),
+            "remove them (grafana_dashboard module: drop_tags); the environment is the $%s variable" % env_label))
+    for panel in all_panels(dashboard):
+        words = sorted(_words(panel.get("title")) & env_words)
+        if words:
+            findings.append(_finding(
+                "hardcoded_environment", source, dashboard, {"panel": panel.get("title")},
+                "the panel title %r names the environment %s" % (panel.get("title"), ", ".join(words)),
+                "use $%s in the title (or none) so it follows the selected environment" % env_label))
+    for var in _variables(dashboard):
+        values = variable_values(var)
+        if var.get("type") == "textbox":
+            values = [str(var.get("query", ""))]
+        if values is None:
+            continue
+        named = [v for v in values if _words(v) & env_words]
+        if var["name"] == env_label and (var.get("type") in ("constant", "textbox") or len(values) <= 1):
+            findings.append(_finding(
+                "hardcoded_environment", source, dashboard, {"variable": var["name"]},
+                "the $%s variable is a %s with the fixed value %s" % (env_label, var.get("type"), ", ".join(values) or "''"),
+                "make it a query variable: label_values(up, %s), multi-value, All = .*" % env_label))
+        elif named and var.get("type") in ("constant", "textbox"):
+            findings.append(_finding(
+                "hardcoded_environment", source, dashboard, {"variable": var["name"]},
+                "the %s variable $%s holds the environment name %s" % (var.get("type"), var["name"], ", ".join(named)),
+                "derive it from $%s instead of a fixed value" % env_label))
+    return findings
+
+
+def _datasource_findings(source, dashboard, datasources):
+    findings = []
+    uids = set(ds.get("uid") for ds in datasources if ds.get("uid"))
+    names = set(ds.get("name") for ds in datasources if ds.get("name"))
+    types = set(ds.get("type") for ds in datasources if ds.get("type"))
+    described = ", ".join("%s (%s, uid %s)" % (ds.get("name"), ds.get("type"), ds.get("uid")) for ds in datasources) or "none"
+    variables = dict((v["name"], v) for v in _variables(dashboard))
+    inputs = [i for i in dashboard.get("__inputs") or [] if isinstance(i, dict)]
+    input_names = set(i.get("name") for i in inputs)
+    try:
+        resolve_inputs(inputs, None, datasources)
+    except DashboardError as exc:
+        findings.append(_finding("unknown_datasource", source, dashboard, None, str(exc),
+                                 "provision a datasource of that type, or map the input (grafana_dashboard_datasource_uids)"))
+    for var in variables.values():
+        if var.get("type") == "datasource" and var.get("query") and var.get("query") not in types:
+            findings.append(_finding(
+                "unknown_datasource", source, dashboard, {"variable": var["name"]},
+                "the datasource variable $%s lists datasources of type %s, and there are none (have: %s)"
+                % (var["name"], var.get("query"), described),
+                "provision a %s datasource (grafana_datasources)" % var.get("query")))
+
+    seen = set()
+
+    def check(ref, where):
+        if isinstance(ref, dict):
+            value, kind = ref.get("uid"), "uid"
+        else:
+            value, kind = ref, "name"
+        if not isinstance(value, str) or not value or value in BUILTIN_DATASOURCES:
+            return
+        var = _var_name(value)
+        if var:
+            if var not in variables and var not in input_names and (var, where.get("panel")) not in seen:
+                seen.add((var, where.get("panel")))
+                findings.append(_finding(
+                    "unknown_datasource", source, dashboard, where,
+                    "the datasource is ${%s}, which is neither a dashboard variable nor an __inputs entry" % var,
+                    "add a datasource variable named %s, or use a provisioned uid" % var))
+            return
+        known = (uids | names) if kind == "name" else uids
+        if value not in known and (value, where.get("panel")) not in seen:
+            seen.add((value, where.get("panel")))
+            findings.append(_finding(
+                "unknown_datasource", source, dashboard, where,
+                "datasource %s %r does not exist (have: %s): every panel using it shows \"No data\"" % (kind, value, described),
+                "use a datasource variable (${datasource}) or the provisioned uid; the grafana_dashboard module "
+                "remaps uids with datasource_uids: {%s: <uid>}" % value))
+
+    for panel in all_panels(dashboard):
+        where = {"panel": panel.get("title") or "(untitled panel)"}
+        check(panel.get("datasource"), where)
+        for target in panel.get("targets") or []:
+            if isinstance(target, dict):
+                check(target.get("datasource"), dict(where, ref_id=target.get("refId")))
+    for var in variables.values():
+        if var.get("type") == "query":
+            check(var.get("datasource"), {"variable": var["name"]})
+    return findings
+
+
+def diagnose(dashboards, *, prometheus_configs=(), otel_configs=(), datasources=None, environments=(),
+             environment_label="environment", checks=DEFAULT_CHECKS):
+    """Run the checks. ``dashboards``: [(source, dict)]; ``prometheus_configs``/``otel_configs``:
+    [(source, dict)]; ``datasources``: a list of datasources (None: not checked; one without a
+    uid gets the uid the grafana role derives from its name).
+
+    Returns {"findings": [...], "skipped": [check: reason], "summary": {...}}.
+    """
+    checks = set(checks)
+    unknown = checks - set(CHECKS)
+    if unknown:
+        raise DoctorError("unknown check(s) %s (known: %s)" % (", ".join(sorted(unknown)), ", ".join(CHECKS)))
+    entries = []
+    for source, config in prometheus_configs or []:
+        entries.extend(prometheus_scrape_entries(config, source))
+    for source, config in otel_configs or []:
+        entries.extend(otel_scrape_entries(config, source))
+    have_scrape = bool(prometheus_configs or otel_configs)
+    scrape = _Scrape(entries) if have_scrape else None
+    skipped = []
+    if not have_scrape:
+        for name in ("metric_dropped", "unknown_job"):
+            if name in checks:
+                skipped.append("%s: no Prometheus or ADOT scrape config given" % name)
+        checks -= {"metric_dropped", "unknown_job"}
+    if datasources is None and "unknown_datasource" in checks:
+        skipped.append("unknown_datasource: no datasources given")
+        checks.discard("unknown_datasource")
+    if datasources is not None:  # a datasource without a uid gets the one the grafana role gives it
+        datasources = [ds for ds in normalize_datasources(datasources) if isinstance(ds, dict)]
+    env_words = set(otel.ENVIRONMENT_WORDS) | set(str(e).lower() for e in environments or [] if e)
+    findings = []
+    query_count = 0
+    for source, dashboard in dashboards:
+        variables = dict((v["name"], v) for v in _variables(dashboard))
+        try:
+            queries = prometheus_queries(dashboard, datasources)
+        except (AttributeError, TypeError) as exc:  # malformed panels
+            findings.append(_finding("invalid_query", source, dashboard, None, "cannot read the panels: %s" % exc,
+                                     "export the dashboard again from Grafana"))
+            continue
+        query_count += len(queries)
+        seen = set()
+        for query in queries:
+            findings.extend(_check_query(source, dashboard, query, variables, scrape, environment_label,
+                                         env_words, checks, seen))
+        if "hardcoded_environment" in checks:
+            findings.extend(_environment_findings(source, dashboard, environment_label, env_words))
+        if "unknown_datasource" in checks:
+            findings.extend(_datasource_findings(source, dashboard, list(datasources)))
+    by_check = {}
+    for item in findings:
+        by_check[item["check"]] = by_check.get(item["check"], 0) + 1
+    summary = {"dashboards": len(dashboards), "queries": query_count, "findings": len(findings),
+               "by_check": by_check, "scraped_jobs": sorted(scrape.jobs) if scrape else []}
+    return {"findings": findings, "skipped": skipped, "summary": summary}
+
+
+def format_report(result):
+    """A report a person can act on: one block per finding, then what was not checked."""
+    summary = result["summary"]
+    lines = ["monitoring.stack doctor: %d finding(s) in %d dashboard(s), %d PromQL quer%s checked"
+             % (summary["findings"], summary["dashboards"], summary["queries"], "y" if summary["queries"] == 1 else "ies")]
+    for number, item in enumerate(result["findings"], 1):
+        where = ["%s (dashboard %r" % (item["file"], item["dashboard"])]
+        if item["panel"]:
+            where.append(", panel %r" % item["panel"])
+        if item["ref_id"]:
+            where.append(", refId %s" % item["ref_id"])
+        if item["variable"]:
+            where.append(", variable $%s" % item["variable"])
+        where.append(")")
+        lines.append("%d. [%s] %s" % (number, item["check"], "".join(where)))
+        if item["query"]:
+            lines.append("   query:   %s" % " ".join(item["query"].split()))
+        lines.append("   problem: %s" % item["problem"])
+        lines.append("   fix:     %s" % item["fix"])
+    for note in result["skipped"]:
+        lines.append("not checked: %s" % note)
+    return "\n".join(lines)

@@ -1,0 +1,154 @@
+"""playbooks/doctor.yml end to end: ansible-playbook runs the doctor module on the fixtures.
+
+Bad fixtures (tests/fixtures/doctor/bad) must fail the run with every finding in the output; clean
+ones and the shipped dashboards (against scrape configs that scrape their jobs) must pass.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+import yaml
+
+from tests.support.playbook import REPO
+
+pytestmark = pytest.mark.slow
+
+PLAYBOOK = REPO / "playbooks" / "doctor.yml"
+FIXTURES = REPO / "tests" / "fixtures" / "doctor"
+TASK = 'Check dashboards for the causes of "No data"'
+CHECKS_ALL = ["invalid_query", "metric_dropped", "unknown_job", "hardcoded_environment", "unknown_datasource"]
+
+
+def _vars(kind, **extra):
+    base = FIXTURES / kind
+    out = {
+        "doctor_dashboards": [str(base / "dashboards")],
+        "doctor_prometheus_configs": [str(base / "prometheus.yml")],
+        "doctor_otel_configs": [str(p) for p in sorted(base.glob("otel-config-*.yaml"))],
+        "doctor_datasource_files": [str(base / "datasources.yml")],
+    }
+    out.update(extra)
+    return out
+
+
+def test_bad_fixtures_fail_with_every_finding(playbook):
+    result = playbook(str(PLAYBOOK), extravars=_vars("bad"))
+    assert result.rc != 0, result
+    task = result.result(TASK)
+    assert task["failed"] is True
+    findings = task["findings"]
+    assert sorted(set(f["check"] for f in findings)) == sorted(CHECKS_ALL)
+    assert len(findings) == 14
+    msg = task["msg"]
+    assert msg.startswith("monitoring.stack doctor: 14 finding(s) in 2 dashboard(s)")
+    for text in (
+        "bad/dashboards/api-prod.json (dashboard 'Crawlinghub API (prod)', panel 'HikariCP active', refId A)",
+        "metric hikaricp_connections_active is dropped before it is stored for job crawlinghub-web-api-metrics",
+        "fix:     add 'hikaricp_.*' to the keep regex",
+        "job 'crawlinghub-api-metrics' (job=\"crawlinghub-api-metrics\") is not scraped",
+        "job 'crawlinghub-download-worker-metrics' (a value of the $job variable) is not scraped",
+        'hard-coded environment matcher environment="prod"',
+        "datasource uid 'ef4r3izgbak8wb' does not exist",
+        "processors.filter/noexecutor metrics.exclude",
+        "the query is not valid PromQL",
+        "the $environment variable is a constant with the fixed value prod",
+    ):
+        assert text in msg, text
+    with pytest.raises(KeyError):
+        result.result("Show the report")
+
+
+def test_clean_fixtures_pass(playbook):
+    extra = {"doctor_otel_specs": [{"project": "crawlinghub", "service": "worker",
+                                    "custom_metric_prefixes": ["sqs_consumer_"]}]}
+    result = playbook(str(PLAYBOOK), extravars=_vars("clean", **extra))
+    assert result.rc == 0, result
+    task = result.result(TASK)
+    assert task["findings"] == [] and task["not_checked"] == [] and task["changed"] is False
+    assert task["summary"]["queries"] == 10
+    assert "crawlinghub-worker-metrics" in task["summary"]["scraped_jobs"]
+    report = result.result("Show the report")["msg"]
+    assert report == ["monitoring.stack doctor: 0 finding(s) in 2 dashboard(s), 10 PromQL queries checked"]
+
+
+def test_clean_fixtures_fail_without_the_workers_custom_prefix(playbook):
+    extra = {"doctor_otel_specs": [{"project": "crawlinghub", "service": "worker"}]}
+    result = playbook(str(PLAYBOOK), extravars=_vars("clean", **extra))
+    assert result.rc != 0
+    findings = result.result(TASK)["findings"]
+    assert [(f["check"], f["panel"]) for f in findings] == [("metric_dropped", "SQS messages")]
+    assert "custom_metric_prefixes: [sqs_consumer_]" in findings[0]["fix"]
+
+
+SHIPPED_SPECS = [
+    {"project": "shop", "service": "web-api"},
+    {"project": "shop", "service": "scheduler", "custom_metric_prefixes": ["tasks_scheduled_"]},
+    {"project": "shop", "service": "worker", "custom_metric_prefixes": ["worker_", "executor_"]},
+]
+
+
+def _shipped_inputs(tmp_path, specs):
+    prometheus = {"scrape_configs": [
+        {"job_name": "node", "static_configs": [{"targets": ["127.0.0.1:9100"]}],
+         "metric_relabel_configs": [{"source_labels": ["__name__"], "regex": "node_.*", "action": "keep"}]},
+        {"job_name": "reviewlens-api", "static_configs": [{"targets": ["127.0.0.1:8000"]}],
+         "metric_relabel_configs": [{"source_labels": ["__name__"], "regex": "(http_.*|process_.*)", "action": "keep"}]},
+    ]}
+    path = tmp_path / "prometheus.yml"
+    path.write_text(yaml.safe_dump(prometheus))
+    return {"doctor_prometheus_configs": [str(path)], "doctor_otel_specs": specs,
+            "doctor_datasources": [{"name": "Prometheus", "type": "prometheus"},
+                                   {"name": "CloudWatch", "type": "cloudwatch", "jsonData": {"defaultRegion": "ap-northeast-2"}}]}
+
+
+def test_shipped_dashboards_pass_against_scrape_configs_of_their_jobs(playbook, tmp_path):
+    """The default doctor_dashboards (the shipped dashboards/) against ADOT configs of three
+    Spring services, a node job and a FastAPI job."""
+    result = playbook(str(PLAYBOOK), extravars=_shipped_inputs(tmp_path, SHIPPED_SPECS))
+    assert result.rc == 0, result
+    task = result.result(TASK)
+    assert task["findings"] == [] and task["not_checked"] == []
+    assert task["summary"]["dashboards"] == 9 and task["summary"]["queries"] > 100
+    assert set(task["summary"]["scraped_jobs"]) == {"node", "reviewlens-api", "shop-web-api-metrics",
+                                                    "shop-scheduler-metrics", "shop-worker-metrics"}
+
+
+def test_shipped_scheduler_dashboard_needs_its_prefix_kept(playbook, tmp_path):
+    specs = [dict(s) for s in SHIPPED_SPECS]
+    specs[1]["custom_metric_prefixes"] = []
+    result = playbook(str(PLAYBOOK), extravars=_shipped_inputs(tmp_path, specs))
+    assert result.rc != 0
+    findings = result.result(TASK)["findings"]
+    assert findings and {f["uid"] for f in findings} == {"ms-spring-boot-scheduler"}
+    assert all(f["check"] == "metric_dropped" and "tasks_scheduled_execution" in f["query"] for f in findings)
+
+
+def test_scrape_config_from_the_inventory(playbook, tmp_path):
+    """doctor_prometheus_host's prometheus_metric_filters and the app hosts' scrape targets build
+    the scrape config with the prometheus role's own filter; its datasources are checked too."""
+    inventory = {"all": {"hosts": {"localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}},
+                         "children": {
+                             "monitoring": {"hosts": {"prom1": {
+                                 "prometheus_metric_filters": {"api": {"keep": ["http_.*", "jvm_.*"]}},
+                                 "grafana_datasources": [{"name": "Prometheus", "type": "prometheus", "uid": "prom"}]}}},
+                             "app_hosts": {"hosts": {"app1": {
+                                 "monitoring_environment": "stage",
+                                 "monitoring_scrape_targets": [{"service": "api", "port": 8080}]}}}}}}
+    (tmp_path / "hosts.yml").write_text(yaml.safe_dump(inventory))
+    board = {"uid": "inv", "title": "API", "templating": {"list": []}, "panels": [
+        {"id": 1, "type": "timeseries", "title": "Pool", "datasource": {"type": "prometheus", "uid": "prom"},
+         "targets": [{"refId": "A", "expr": 'hikaricp_connections_active{job="api"}'}]},
+        {"id": 2, "type": "timeseries", "title": "Heap", "datasource": {"type": "prometheus", "uid": "gone"},
+         "targets": [{"refId": "A", "expr": 'jvm_memory_used_bytes{job="api", environment="stage"}'}]}]}
+    (tmp_path / "board.json").write_text(json.dumps(board))
+    result = playbook(str(PLAYBOOK), inventory=tmp_path / "hosts.yml",
+                      extravars={"doctor_dashboards": [str(tmp_path / "board.json")]})
+    assert result.rc != 0
+    findings = result.result(TASK)["findings"]
+    assert sorted((f["check"], f["panel"]) for f in findings) == [
+        ("hardcoded_environment", "Heap"), ("metric_dropped", "Pool"), ("unknown_datasource", "Heap")]
+    dropped = [f for f in findings if f["check"] == "metric_dropped"][0]
+    assert "job api" in dropped["problem"] and "(?:http_.*)|(?:jvm_.*)" in dropped["problem"]
