@@ -1,0 +1,146 @@
+"""monitoring.stack.amp_alertmanager_definition: main() end to end on a Stubber-checked client.
+
+moto does not implement the Alertmanager definition API (404), so this module is tested with
+botocore's Stubber, which checks every request against the real AMP service model and fails on
+any call that was not expected (that is how "check mode writes nothing" is asserted). The module
+runs through AnsibleAWSModule with ansible-core 2.19's patch_module_args; only its ``client()``
+is replaced to hand out the stubbed client.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import boto3
+import pytest
+import yaml
+from ansible.module_utils.testing import patch_module_args
+from botocore.stub import ANY, Stubber
+
+from ansible_collections.monitoring.stack.plugins.module_utils import amp
+from ansible_collections.monitoring.stack.plugins.modules import amp_alertmanager_definition as module
+
+WS = "ws-01234567-89ab-cdef-0123-456789abcdef"
+ARN = "arn:aws:aps:eu-west-1:123456789012:workspace/" + WS
+CONFIG = {
+    "route": {"receiver": "sns", "group_by": ["alertname", "service"]},
+    "receivers": [{"name": "sns", "sns_configs": [{
+        "topic_arn": "arn:aws:sns:eu-west-1:123456789012:alerts", "sigv4": {"region": "eu-west-1"}}]}],
+}
+DEFINITION = {"alertmanager_config": CONFIG}
+
+
+@pytest.fixture
+def stubber(monkeypatch):
+    client = boto3.client("amp", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    monkeypatch.setattr(module.AnsibleAWSModule, "client", lambda self, *args, **kwargs: client)
+    with Stubber(client) as stub:
+        yield stub
+        stub.assert_no_pending_responses()
+
+
+def _run(capsys, args, check_mode=False, diff=False):
+    args = dict(args, region="eu-west-1")
+    if check_mode:
+        args["_ansible_check_mode"] = True
+    if diff:
+        args["_ansible_diff"] = True
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            module.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def _stored(definition=None, status="ACTIVE"):
+    text = amp.render_alertmanager_definition(definition or DEFINITION)
+    return {"alertManagerDefinition": {"status": {"statusCode": status}, "data": text.encode(),
+                                       "createdAt": "2026-01-01T00:00:00Z", "modifiedAt": "2026-01-01T00:00:00Z"}}
+
+
+def _not_found(stubber):
+    stubber.add_client_error("describe_alert_manager_definition", "ResourceNotFoundException", "none", 404,
+                             expected_params={"workspaceId": WS})
+
+
+def _describe_workspace(stubber):
+    stubber.add_response("describe_workspace", {"workspace": {
+        "workspaceId": WS, "arn": ARN, "status": {"statusCode": "ACTIVE"}, "createdAt": "2026-01-01T00:00:00Z"}},
+        {"workspaceId": WS})
+
+
+def test_four_steps(stubber, capsys):
+    args = {"workspace_id": WS, "definition": DEFINITION, "amtool": False}
+
+    _describe_workspace(stubber)
+    _not_found(stubber)
+    out = _run(capsys, args, check_mode=True, diff=True)
+    assert out["changed"] is True and out["status"] is None
+    assert "sns_configs" in out["diff"]["after"]
+
+    _describe_workspace(stubber)
+    _not_found(stubber)
+    text = amp.render_alertmanager_definition(DEFINITION)
+    stubber.add_response("create_alert_manager_definition", {"status": {"statusCode": "CREATING"}},
+                         {"workspaceId": WS, "data": text.encode()})
+    stubber.add_response("describe_alert_manager_definition", _stored(), {"workspaceId": WS})
+    out = _run(capsys, args)
+    assert out["changed"] is True and out["status"] == "ACTIVE"
+    assert out["definition"] == DEFINITION and out["workspace_id"] == WS
+
+    for check_mode in (True, False):
+        _describe_workspace(stubber)
+        stubber.add_response("describe_alert_manager_definition", _stored(), {"workspaceId": WS})
+        out = _run(capsys, args, check_mode=check_mode)
+        assert out["changed"] is False, check_mode
+
+
+def test_update_and_yaml_string_input(stubber, capsys):
+    old = {"alertmanager_config": {"route": {"receiver": "x"}, "receivers": [{"name": "x"}]}}
+    _describe_workspace(stubber)
+    stubber.add_response("describe_alert_manager_definition", _stored(old), {"workspaceId": WS})
+    stubber.add_response("put_alert_manager_definition", {"status": {"statusCode": "UPDATING"}},
+                         {"workspaceId": WS, "data": ANY})
+    stubber.add_response("describe_alert_manager_definition", _stored(), {"workspaceId": WS})
+    text = yaml.safe_dump({"alertmanager_config": yaml.safe_dump(CONFIG)})
+    out = _run(capsys, {"workspace_id": WS, "definition": text, "amtool": False}, diff=True)
+    assert out["changed"] is True
+    assert "receiver: x" in out["diff"]["before"] and "sns_configs" in out["diff"]["after"]
+
+
+def test_workspace_by_alias_and_delete(stubber, capsys):
+    stubber.add_response("list_workspaces", {"workspaces": [{
+        "workspaceId": WS, "alias": "prod", "arn": ARN, "status": {"statusCode": "ACTIVE"},
+        "createdAt": "2026-01-01T00:00:00Z"}]}, {"alias": "prod", "maxResults": 100})
+    _describe_workspace(stubber)
+    stubber.add_response("describe_alert_manager_definition", _stored(), {"workspaceId": WS})
+    stubber.add_response("delete_alert_manager_definition", {}, {"workspaceId": WS})
+    out = _run(capsys, {"workspace_alias": "prod", "state": "absent"})
+    assert out["changed"] is True
+
+
+def test_invalid_definition_fails_before_any_call(stubber, capsys):
+    bad = {"alertmanager_config": {"route": {"receiver": "missing"}, "receivers": [{"name": "sns"}]}}
+    out = _run(capsys, {"workspace_id": WS, "definition": bad})
+    assert out["failed"] is True
+    assert out["msg"].startswith("Failed to validate Alertmanager definition: alertmanager_config.route: "
+                                 "receiver 'missing' is not defined in receivers")
+
+
+@pytest.mark.skipif(not shutil.which("amtool"), reason="amtool not on PATH: amtool check-config skipped")
+def test_amtool_message_is_reported(stubber, capsys):
+    bad = {"alertmanager_config": {"route": {"receiver": "sns", "group_interval": "often"},
+                                   "receivers": [{"name": "sns"}]}}
+    out = _run(capsys, {"workspace_id": WS, "definition": bad})
+    assert out["failed"] is True
+    assert "amtool check-config:" in out["msg"] and "often" in out["msg"]
+
+
+def test_api_error_uses_fail_json_aws(stubber, capsys):
+    _describe_workspace(stubber)
+    stubber.add_client_error("describe_alert_manager_definition", "AccessDeniedException", "denied", 403,
+                             expected_params={"workspaceId": WS})
+    out = _run(capsys, {"workspace_id": WS, "definition": DEFINITION, "amtool": False})
+    assert out["failed"] is True
+    assert out["msg"].startswith("Failed to describe the Alertmanager definition of workspace %s" % WS)
+    assert out["error"]["code"] == "AccessDeniedException"
