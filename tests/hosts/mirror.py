@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """A release mirror on loopback, for testing the archive install method for real.
 
 Upstream archives cannot be downloaded here, so `build` makes tarballs in the upstream release

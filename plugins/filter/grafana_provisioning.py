@@ -1,0 +1,121 @@
+# -*- coding: utf-8 -*-
+# Copyright: monitoring.stack contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters of the grafana role (logic in module_utils/grafana_provisioning.py and, for the
+dashboard transforms, module_utils/dashboard_transforms.py)."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: grafana_dashboard_prepare
+short_description: Parse a dashboard file and apply the provisioning transforms
+description:
+  - Parses dashboard JSON text (an error names the file, line and column), then applies the
+    collection's dashboard transforms (C(__inputs) and datasource-UID swap, C($environment)
+    variable and matcher) exactly as the C(grafana_dashboard) module does.
+  - The same file also provides C(to_grafana_ini) (dict of sections to grafana.ini text),
+    C(grafana_ini_problems), C(grafana_datasources) (adds stable uids), C(grafana_datasource_problems),
+    C(grafana_dashboard_problems) (input a list of dicts with C(source) and C(dashboard)),
+    C(grafana_user_problems) and C(grafana_role_attribute_path).
+positional: source, datasource_uids, datasources, add_environment, environment_label
+options:
+  _input:
+    description: The dashboard JSON text.
+    type: str
+    required: true
+  source:
+    description: Where the text comes from (the file name), for error messages.
+    type: str
+    required: true
+  datasource_uids:
+    description: Map of C(__inputs) name or literal datasource uid to the uid to use.
+    type: dict
+  datasources:
+    description: The provisioned datasources (name, type, uid), to resolve C(__inputs) by type.
+    type: list
+    elements: dict
+  add_environment:
+    description: Add the environment variable and matcher to every Prometheus query.
+    type: bool
+    default: false
+  environment_label:
+    description: Name of the label and variable.
+    type: str
+    default: environment
+"""
+
+EXAMPLES = r"""
+dashboard: "{{ lookup('ansible.builtin.file', 'node.json') | monitoring.stack.grafana_dashboard_prepare('node.json', {}, grafana_datasources, true) }}"
+"""
+
+RETURN = r"""
+_value:
+  description: The prepared dashboard.
+  type: dict
+"""
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.monitoring.stack.plugins.module_utils.grafana_provisioning import (
+    ProvisioningError,
+    dashboard_problems,
+    datasource_problems,
+    ini_problems,
+    normalize_datasources,
+    parse_dashboard,
+    render_ini,
+    role_attribute_path,
+    user_problems,
+)
+
+try:
+    from ansible_collections.monitoring.stack.plugins.module_utils.dashboard_transforms import (
+        DashboardError,
+        prepare_dashboard,
+    )
+except ImportError as exc:  # the transforms are another part of the collection
+    DashboardError = ValueError
+    prepare_dashboard = None
+    _TRANSFORMS_ERROR = str(exc)
+else:
+    _TRANSFORMS_ERROR = None
+
+
+def _dashboard_prepare(text, source, datasource_uids=None, datasources=None, add_environment=False,
+                       environment_label="environment"):
+    if prepare_dashboard is None:
+        raise AnsibleFilterError("grafana_dashboard_prepare needs plugins/module_utils/dashboard_transforms.py "
+                                 "(monitoring.stack's dashboard transforms): %s" % _TRANSFORMS_ERROR)
+    try:
+        dashboard = parse_dashboard(text, source)
+        return prepare_dashboard(dashboard, datasource_uids=datasource_uids or {},
+                                 datasources=normalize_datasources(datasources),
+                                 add_environment=bool(add_environment), environment_label=environment_label)
+    except (ProvisioningError, DashboardError) as exc:
+        message = str(exc)
+        raise AnsibleFilterError(message if message.startswith(source) else "%s: %s" % (source, message))
+
+
+def _to_ini(data):
+    try:
+        return render_ini(data)
+    except ProvisioningError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
+def _dashboard_problems(dashboards, datasources):
+    return dashboard_problems([(item["source"], item["dashboard"]) for item in dashboards or []], datasources)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "grafana_dashboard_prepare": _dashboard_prepare,
+            "to_grafana_ini": _to_ini,
+            "grafana_ini_problems": ini_problems,
+            "grafana_datasources": normalize_datasources,
+            "grafana_datasource_problems": datasource_problems,
+            "grafana_dashboard_problems": _dashboard_problems,
+            "grafana_user_problems": user_problems,
+            "grafana_role_attribute_path": role_attribute_path,
+        }

@@ -1,0 +1,232 @@
+# -*- coding: utf-8 -*-
+# Copyright: monitoring.stack contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Structural validator of a Loki (3.x, single binary) configuration.
+
+Pure functions with no Ansible imports. They check what ``loki -verify-config`` would reject
+or what Loki accepts but runs wrongly (retention shorter than the index period, retention on
+without a delete request store, SSE-KMS without a key), so the role can refuse before anything
+changes even where the Loki binary is not installed.
+
+Problems name the config path; ``names`` maps a path to the user's variable so that messages
+name the setting to change (``loki_retention_period (limits_config.retention_period): ...``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+_DURATION = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$")
+_UNITS = (365 * 86400, 7 * 86400, 86400, 3600, 60, 1, 0.001)
+STORES = ("tsdb", "boltdb-shipper")
+OBJECT_STORES = ("filesystem", "s3", "gcs", "azure", "swift", "bos", "cos", "alibabacloud", "inmemory")
+SSE_TYPES = ("SSE-KMS", "SSE-S3")
+REQUIRED_SECTIONS = ("server", "schema_config")
+
+
+class LokiConfigError(ValueError):
+    """A value Loki cannot parse."""
+
+
+def duration_seconds(value):
+    """Seconds of a Prometheus-style duration (``744h``, ``31d``, ``1w2d``, ``0s``; ``0`` too)."""
+    text = str(value).strip()
+    if text == "0":
+        return 0
+    match = _DURATION.match(text)
+    if not text or not match or not any(match.groups()):
+        raise LokiConfigError("%r is not a duration (use e.g. 24h, 31d, 744h)" % (value,))
+    return sum(int(group) * unit for group, unit in zip(match.groups(), _UNITS) if group)
+
+
+def _get(config, path):
+    node = config
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def config_problems(config, names=None):
+    """Problems of a Loki config dict; empty when the structure is usable."""
+    names = names or {}
+
+    def name(path):
+        for prefix in sorted(names, key=len, reverse=True):
+            if path == prefix or path.startswith(prefix + "."):
+                return "%s (%s)" % (names[prefix], path)
+        return path
+
+    if not isinstance(config, dict):
+        return ["the Loki config must be a mapping, got %s" % type(config).__name__]
+    problems = []
+    for section in REQUIRED_SECTIONS:
+        if not isinstance(config.get(section), dict):
+            problems.append("%s: required section is missing" % name(section))
+    if not isinstance(config.get("common"), dict) and not isinstance(config.get("storage_config"), dict):
+        problems.append("%s: either common.storage or storage_config is required" % name("common"))
+
+    server = config.get("server") or {}
+    for key in ("http_listen_port", "grpc_listen_port"):
+        port = server.get(key)
+        if port is not None and (not isinstance(port, int) or not 0 <= port <= 65535):
+            problems.append("%s: must be a port number, got %r" % (name("server." + key), port))
+    if server.get("http_listen_port") and server.get("http_listen_port") == server.get("grpc_listen_port") \
+            and server.get("http_listen_address") == server.get("grpc_listen_address"):
+        problems.append("%s: HTTP and gRPC cannot share the same address and port" % name("server.grpc_listen_port"))
+
+    periods = _schema_problems(config, name, problems)
+    _retention_problems(config, name, problems, periods)
+    _storage_problems(config, name, problems)
+    _limit_problems(config, name, problems)
+    return problems
+
+
+def _schema_problems(config, name, problems):
+    configs = _get(config, "schema_config.configs")
+    if configs is None:
+        if isinstance(config.get("schema_config"), dict):
+            problems.append("%s: required (at least one period)" % name("schema_config.configs"))
+        return []
+    if not isinstance(configs, list) or not configs:
+        problems.append("%s: must be a non-empty list of periods" % name("schema_config.configs"))
+        return []
+    periods = []
+    previous = None
+    storages = _object_stores(config)
+    for index, entry in enumerate(configs):
+        where = "schema_config.configs[%d]" % index
+        if not isinstance(entry, dict):
+            problems.append("%s: must be a mapping" % name(where))
+            continue
+        for key in ("from", "store", "object_store", "schema", "index"):
+            if key not in entry:
+                problems.append("%s: required" % name(where + "." + key))
+        start = entry.get("from")
+        if start is not None:
+            try:
+                day = datetime.date.fromisoformat(str(start))
+            except ValueError:
+                problems.append("%s: must be a date YYYY-MM-DD, got %r" % (name(where + ".from"), start))
+            else:
+                if previous is not None and day <= previous:
+                    problems.append("%s: periods must be in increasing date order (%s is not after %s)"
+                                    % (name(where + ".from"), day, previous))
+                previous = day
+        store = entry.get("store")
+        if store is not None and store not in STORES:
+            problems.append("%s: must be one of %s, got %r" % (name(where + ".store"), ", ".join(STORES), store))
+        object_store = entry.get("object_store")
+        if object_store is not None:
+            if object_store not in OBJECT_STORES and object_store not in storages:
+                problems.append("%s: unknown object store %r" % (name(where + ".object_store"), object_store))
+            elif object_store != "inmemory" and storages and object_store not in storages:
+                problems.append("%s: %r has no storage configured (configured: %s)"
+                                % (name(where + ".object_store"), object_store, ", ".join(sorted(storages))))
+        schema = entry.get("schema")
+        if schema is not None and not re.match(r"^v\d+$", str(schema)):
+            problems.append("%s: must look like v13, got %r" % (name(where + ".schema"), schema))
+        if store == "tsdb" and schema is not None and re.match(r"^v\d+$", str(schema)) and int(str(schema)[1:]) < 13:
+            problems.append("%s: the tsdb store needs schema v13 (structured metadata), got %s"
+                            % (name(where + ".schema"), schema))
+        index_conf = entry.get("index")
+        if isinstance(index_conf, dict):
+            period = index_conf.get("period", "24h")
+            try:
+                seconds = duration_seconds(period)
+            except LokiConfigError as exc:
+                problems.append("%s: %s" % (name(where + ".index.period"), exc))
+            else:
+                if store in STORES and seconds != 86400:
+                    problems.append("%s: the %s store needs a 24h index period, got %s"
+                                    % (name(where + ".index.period"), store, period))
+                periods.append(seconds)
+            if not index_conf.get("prefix"):
+                problems.append("%s: required" % name(where + ".index.prefix"))
+        elif index_conf is not None:
+            problems.append("%s: must be a mapping with prefix and period" % name(where + ".index"))
+    return periods
+
+
+def _object_stores(config):
+    """Object stores that have a configuration (common.storage.<x> or storage_config.<x>)."""
+    found = set()
+    for node in (_get(config, "common.storage"), config.get("storage_config")):
+        if isinstance(node, dict):
+            found.update(key for key in node if key in OBJECT_STORES)
+    if _get(config, "common.storage.filesystem") is not None or _get(config, "common.path_prefix"):
+        found.add("filesystem")
+    return found
+
+
+def _retention_problems(config, name, problems, periods):
+    compactor = config.get("compactor") or {}
+    enabled = compactor.get("retention_enabled") is True
+    period = _get(config, "limits_config.retention_period")
+    if enabled and not compactor.get("delete_request_store"):
+        problems.append("%s: required when compactor.retention_enabled is true (Loki 3 refuses to start "
+                        "without it)" % name("compactor.delete_request_store"))
+    store = compactor.get("delete_request_store")
+    if store and store not in _object_stores(config):
+        problems.append("%s: %r has no storage configured" % (name("compactor.delete_request_store"), store))
+    if period is None:
+        return
+    try:
+        seconds = duration_seconds(period)
+    except LokiConfigError as exc:
+        problems.append("%s: %s" % (name("limits_config.retention_period"), exc))
+        return
+    index_period = max(periods) if periods else 86400
+    if seconds and seconds < index_period:
+        problems.append("%s: %s is shorter than the index period (%dh); Loki deletes whole index periods, so "
+                        "retention must be at least %dh (or 0s to keep everything)"
+                        % (name("limits_config.retention_period"), period, index_period // 3600,
+                           index_period // 3600))
+    if seconds and not enabled:
+        problems.append("%s: set, but compactor.retention_enabled is not true: nothing would be deleted"
+                        % name("limits_config.retention_period"))
+
+
+def _storage_problems(config, name, problems):
+    for base in ("common.storage.s3", "storage_config.aws"):
+        s3 = _get(config, base)
+        if not isinstance(s3, dict):
+            continue
+        if not (s3.get("bucketnames") or s3.get("s3")):
+            problems.append("%s: required (the bucket) for S3 storage" % name(base + ".bucketnames"))
+        if not s3.get("region") and not s3.get("endpoint") and not s3.get("s3"):
+            problems.append("%s: required for S3 storage (or an endpoint)" % name(base + ".region"))
+        if bool(s3.get("access_key_id")) != bool(s3.get("secret_access_key")):
+            problems.append("%s: access_key_id and secret_access_key go together (or leave both empty for the "
+                            "instance role)" % name(base + ".secret_access_key"))
+        sse = s3.get("sse")
+        if sse is not None:
+            if not isinstance(sse, dict):
+                problems.append("%s: must be a mapping" % name(base + ".sse"))
+                continue
+            if sse.get("type") not in SSE_TYPES:
+                problems.append("%s: must be one of %s, got %r" % (name(base + ".sse.type"), ", ".join(SSE_TYPES),
+                                                                   sse.get("type")))
+            if sse.get("type") == "SSE-KMS" and not sse.get("kms_key_id"):
+                problems.append("%s: required with SSE-KMS" % name(base + ".sse.kms_key_id"))
+
+
+def _limit_problems(config, name, problems):
+    limits = config.get("limits_config") or {}
+    for key in ("ingestion_rate_mb", "ingestion_burst_size_mb"):
+        value = limits.get(key)
+        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0):
+            problems.append("%s: must be a positive number, got %r" % (name("limits_config." + key), value))
+    rate, burst = limits.get("ingestion_rate_mb"), limits.get("ingestion_burst_size_mb")
+    if isinstance(rate, (int, float)) and isinstance(burst, (int, float)) and burst < rate:
+        problems.append("%s: the burst (%s) must be at least the rate (%s)"
+                        % (name("limits_config.ingestion_burst_size_mb"), burst, rate))
+    for key in ("max_query_length", "max_query_lookback", "reject_old_samples_max_age"):
+        value = limits.get(key)
+        if value is not None:
+            try:
+                duration_seconds(value)
+            except LokiConfigError as exc:
+                problems.append("%s: %s" % (name("limits_config." + key), exc))
