@@ -1,0 +1,196 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: monitoring.stack contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: ecs_rollout
+short_description: Redeploy an ECS service when its ADOT collector config changed
+version_added: 0.1.0
+description:
+  - The ADOT collector sidecar reads its config (from S3, a file or C(AOT_CONFIG_CONTENT)) only
+    when a task starts, so a new config needs a new deployment of the service. This module forces
+    a new deployment of one ECS service when the config it runs differs from O(config_sha256),
+    optionally waits until the service is stable, and leaves other services untouched.
+  - What a service runs is recorded as a tag on the ECS service, O(marker_tag_key) =
+    O(config_sha256), written only after the forced deployment succeeded (and, with O(wait),
+    became stable). The decision compares the recorded value with the wanted one, not "did the
+    upload change", so a run that uploaded a config and then failed to redeploy is repaired by the
+    next run.
+  - To roll out several services, loop over them with this module. A failing item (a missing
+    service, a deployment that does not become stable) fails only that item; the loop goes on
+    with the others, and the task fails at the end listing the failed items. Re-running after
+    fixing the cause converges, because the services that were rolled out are recorded.
+author:
+  - monitoring.stack contributors (@monitoring-stack)
+options:
+  cluster:
+    description:
+      - The ECS cluster name or ARN.
+    type: str
+    required: true
+  service:
+    description:
+      - The ECS service name or ARN.
+    type: str
+    required: true
+  config_sha256:
+    description:
+      - The SHA-256 of the config the service must run (RV(monitoring.stack.otel_config#module:sha256)).
+    type: str
+    required: true
+  wait:
+    description:
+      - Wait for the service to become stable (botocore's C(services_stable) waiter) before
+        recording the rollout.
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - How many seconds to wait at most with O(wait).
+    type: int
+    default: 600
+  marker_tag_key:
+    description:
+      - The tag key that records the rolled-out config hash on the service.
+    type: str
+    default: "monitoring-stack:otel-config-sha256"
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+    details: The diff shows the recorded and the wanted config hash.
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: aws
+  action_group:
+    description: Use C(group/monitoring.stack.aws) in C(module_defaults) to set the AWS options once.
+    support: full
+    membership:
+      - monitoring.stack.aws
+notes:
+  - Tagging an ECS service needs the long ARN format (the default for services created since 2021).
+  - Needs C(ecs:DescribeServices), C(ecs:UpdateService) and C(ecs:TagResource) on the service.
+  - >-
+    Tested against moto, where a forced deployment only renames the deployment (no new tasks
+    start) and C(services_stable) is met at once (the server runs with
+    C(MOTO_ECS_SERVICE_RUNNING=1)).
+seealso:
+  - module: monitoring.stack.otel_config
+"""
+
+EXAMPLES = r"""
+- name: Upload the collector configs
+  monitoring.stack.otel_config:
+    project: crawlinghub
+    service: "{{ item.service }}"
+    app_port: "{{ item.port }}"
+    s3_bucket: prod-connectly
+  loop: "{{ crawlinghub_services }}"
+  register: otel
+
+# One failing service does not stop the others: loop items go on after a failure.
+- name: Redeploy the services whose config changed
+  monitoring.stack.ecs_rollout:
+    cluster: crawlinghub-cluster-prod
+    service: "{{ item.item.service }}"
+    config_sha256: "{{ item.sha256 }}"
+    wait: true
+    wait_timeout: 900
+  loop: "{{ otel.results }}"
+  loop_control:
+    label: "{{ item.item.service }}"
+"""
+
+RETURN = r"""
+service_arn:
+  description: The service ARN.
+  returned: always
+  type: str
+  sample: arn:aws:ecs:ap-northeast-2:123456789012:service/crawlinghub-cluster-prod/web-api
+config_sha256:
+  description: The wanted config hash (recorded on the service after a rollout).
+  returned: always
+  type: str
+previous_config_sha256:
+  description: The config hash recorded on the service before this run (null when none was).
+  returned: always
+  type: str
+rolled_out:
+  description: Whether a new deployment was forced (or would be, in check mode).
+  returned: always
+  type: bool
+deployment_id:
+  description: The id of the new primary deployment (null when nothing was rolled out or in check mode).
+  returned: always
+  type: str
+  sample: ecs-svc/1234567890123456789
+stable:
+  description: True when O(wait) saw the service become stable; null without O(wait) or a rollout.
+  returned: always
+  type: bool
+"""
+
+try:
+    import botocore  # noqa: F401  pylint: disable=unused-import
+except ImportError:
+    pass  # handled by AnsibleAWSModule
+
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+from ansible_collections.monitoring.stack.plugins.module_utils.ecs_rollout import EcsRollout
+from ansible_collections.monitoring.stack.plugins.module_utils.ecs_rollout import MARKER_TAG
+from ansible_collections.monitoring.stack.plugins.module_utils.ecs_rollout import RolloutError
+from ansible_collections.monitoring.stack.plugins.module_utils.ecs_rollout import sha256_problem
+
+
+def main():
+    argument_spec = dict(
+        cluster=dict(type="str", required=True),
+        service=dict(type="str", required=True),
+        config_sha256=dict(type="str", required=True),
+        wait=dict(type="bool", default=False),
+        wait_timeout=dict(type="int", default=600),
+        marker_tag_key=dict(type="str", default=MARKER_TAG, no_log=False),
+    )
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    params = module.params
+    problem = sha256_problem(params["config_sha256"])
+    if problem:
+        module.fail_json(msg="Failed to roll out ECS service %s: %s" % (params["service"], problem))
+    if params["wait_timeout"] < 1:
+        module.fail_json(msg="Failed to roll out ECS service %s: wait_timeout must be at least 1 second" % params["service"])
+
+    client = module.client("ecs", retry_decorator=AWSRetry.jittered_backoff())
+    rollout = EcsRollout(client, check_mode=module.check_mode, tag_key=params["marker_tag_key"])
+    try:
+        changed, result = rollout.ensure(params["cluster"], params["service"], params["config_sha256"],
+                                         wait=params["wait"], wait_timeout=params["wait_timeout"])
+    except RolloutError as exc:
+        msg = "Failed to %s: %s" % (exc.action, to_native(exc.cause))
+        if exc.hint:
+            msg += ". Hint: %s" % exc.hint
+        module.fail_json(msg=msg)
+    if module._diff:
+        result["diff"] = {"before": {"config_sha256": result["previous_config_sha256"]},
+                          "after": {"config_sha256": params["config_sha256"] if changed else result["previous_config_sha256"]},
+                          "before_header": result["service_arn"], "after_header": result["service_arn"]}
+    module.exit_json(changed=changed, **result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,504 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: monitoring.stack contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: otel_config
+short_description: Render, validate and deliver the ADOT collector config of one ECS service
+version_added: 0.1.0
+description:
+  - Builds the AWS Distro for OpenTelemetry (ADOT) collector config of one ECS service from a few
+    values (O(project), O(service), O(app_port), ...), or takes a full O(config), validates it and
+    delivers it to any combination of a local file (O(dest)), an S3 object encrypted with SSE-KMS
+    (O(s3_bucket)) and an SSM parameter (O(ssm_parameter)).
+  - The built config is the sidecar pipeline of the ECS/ADOT guide the collection grew from
+    (OTLP, a Prometheus scrape of the app, ECS container metrics; memory_limiter,
+    resourcedetection with the C(env) and C(ecs) detectors, resource attributes, batch; remote
+    write to Amazon Managed Prometheus with SigV4; traces to X-Ray). The environment and the
+    cluster come from C(${env:ENVIRONMENT}) and C(${env:CLUSTER_NAME}), so one config serves
+    every environment.
+  - The config is validated before anything is written; on any problem the module fails, lists
+    every problem, and writes nothing. The rules are those of the collection's ADOT validator
+    (see the C(docs/otel_config.md) file of the collection) for aws-otel-collector v0.49.0.
+    Every component a pipeline names is defined and every defined component is used; every
+    component type ships in ADOT; only C(${VAR}) and C(${env:VAR}) substitutions (C($$) is a
+    literal C($)); the metric keep regex keeps the default, project and custom prefixes; no
+    collector self-scrape; C(resourcedetection) with the C(ecs) detector on ECS; no hard-coded
+    environment names in resource attributes.
+  - Each destination is compared before writing. On S3, "unchanged" is decided by the SHA-256 of
+    the content kept with the object as metadata (C(x-amz-meta-content-sha256)), never by the
+    ETag, which is not an MD5 under SSE-KMS.
+  - Always returns the rendered RV(content), RV(aot_config_content) (the value for the
+    C(AOT_CONFIG_CONTENT) environment variable of the collector container) and RV(sha256), which
+    M(monitoring.stack.ecs_rollout) takes to redeploy only services whose config changed.
+author:
+  - monitoring.stack contributors (@monitoring-stack)
+options:
+  project:
+    description:
+      - The project name. Names the scrape job (C(<project>-<service>-metrics)), the default S3
+        key and the project's custom metric prefix (C(<project>_), dashes become underscores),
+        which the keep regex always holds.
+      - Required unless O(config) is given.
+    type: str
+  service:
+    description:
+      - The service name (for example C(web-api)). Required with O(project).
+    type: str
+  service_name:
+    description:
+      - The C(service_name) resource attribute. Defaults to O(service).
+    type: str
+  job_name:
+    description:
+      - The Prometheus scrape job name. Defaults to C(<project>-<service>-metrics).
+    type: str
+  app_port:
+    description:
+      - The port the application serves its metrics on inside the task.
+    type: int
+    default: 8080
+  app_host:
+    description:
+      - The host the collector scrapes (the app container shares the task's network namespace).
+    type: str
+    default: localhost
+  metrics_path:
+    description:
+      - The application's metrics path.
+    type: str
+    default: /actuator/prometheus
+  scrape_interval:
+    description:
+      - Scrape and ECS container metrics collection interval.
+    type: str
+    default: 30s
+  scrape_timeout:
+    description:
+      - Scrape timeout.
+    type: str
+    default: 10s
+  custom_metric_prefixes:
+    description:
+      - Further metric name prefixes the keep regex must hold (for example C(scheduler_job_),
+        C(sqs_consumer_)). A trailing C(_) or C(_.*) is optional.
+      - A prefix missing from the keep regex is the most common cause of "No data" in Grafana.
+    type: list
+    elements: str
+    default: []
+  keep_default_prefixes:
+    description:
+      - Keep the Spring Boot / Micrometer prefixes (C(http_ jvm_ process_ system_ application_
+        business_ spring_ hikaricp_)) in the keep regex, and require them when validating.
+    type: bool
+    default: true
+  amp_endpoint:
+    description:
+      - The Amazon Managed Prometheus remote-write URL. The default reads it from the
+        collector container's C(AMP_ENDPOINT) environment variable.
+    type: str
+    default: "${env:AMP_ENDPOINT}"
+  amp_region:
+    description:
+      - The region for SigV4 signing and X-Ray. The default reads C(AWS_REGION) in the container.
+      - Not the region of this module's own AWS calls (O(region)).
+    type: str
+    default: "${env:AWS_REGION}"
+  traces:
+    description:
+      - Add the traces pipeline (OTLP to X-Ray).
+    type: bool
+    default: true
+  ecs_container_metrics:
+    description:
+      - Add the C(awsecscontainermetrics) receiver (task CPU, memory, network).
+    type: bool
+    default: true
+  memory_limit_mib:
+    description:
+      - The C(memory_limiter) limit.
+    type: int
+    default: 410
+  memory_spike_limit_mib:
+    description:
+      - The C(memory_limiter) spike limit.
+    type: int
+    default: 128
+  config:
+    description:
+      - A full collector config (a mapping, or YAML text) instead of the built one. It is
+        validated with the same rules and rendered with the same stable key order.
+      - Mutually exclusive with O(project); the build options are then ignored.
+    type: raw
+  required_metric_prefixes:
+    description:
+      - Metric name prefixes the keep regex must hold, checked in addition to the default ones
+        (O(keep_default_prefixes)), the project's and O(custom_metric_prefixes).
+    type: list
+    elements: str
+    default: []
+  on_ecs:
+    description:
+      - The collector runs as an ECS sidecar, so scraping needs C(resourcedetection) with the
+        C(ecs) detector (else AMP rejects samples as "out of order sample").
+    type: bool
+    default: true
+  dest:
+    description:
+      - Write the config to this local file (atomically). The directory must exist.
+    type: path
+  mode:
+    description:
+      - The permissions of O(dest), as for M(ansible.builtin.copy).
+    type: raw
+  s3_bucket:
+    description:
+      - Upload the config to this bucket, encrypted with SSE-KMS.
+    type: str
+  s3_key:
+    description:
+      - The object key. Defaults to C(otel-config/<project>-<service>/otel-config.yaml).
+      - Required with O(s3_bucket) when O(config) is given.
+    type: str
+  kms_key_id:
+    description:
+      - The KMS key (id, ARN or alias) to encrypt the object with. Defaults to the bucket's default
+        KMS key, or the AWS-managed C(aws/s3) key when the bucket has none.
+      - When given as an id or ARN, an object under another key is re-uploaded.
+    type: str
+  ssm_parameter:
+    description:
+      - Store the config in this SSM parameter (for example for the ECS task definition's
+        C(secrets)/C(valueFrom) of C(AOT_CONFIG_CONTENT)).
+    type: str
+  ssm_parameter_type:
+    description:
+      - The parameter type.
+    type: str
+    choices: [String, SecureString]
+    default: String
+  ssm_key_id:
+    description:
+      - The KMS key of a SecureString parameter (default the account's C(aws/ssm) key).
+    type: str
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+    details: The diff shows the YAML change per destination (before from the destination).
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: aws
+  action_group:
+    description: Use C(group/monitoring.stack.aws) in C(module_defaults) to set the AWS options once.
+    support: full
+    membership:
+      - monitoring.stack.aws
+notes:
+  - >-
+    The ADOT collector reads an S3 config given as C(--config s3://<bucket>.s3.<region>.amazonaws.com/<key>)
+    (RV(s3_uri)) at start, with the task role's credentials; under SSE-KMS that role also needs
+    C(kms:Decrypt) on the key. A running task does not notice a new config: roll the service out
+    with M(monitoring.stack.ecs_rollout).
+  - C(AOT_CONFIG_CONTENT), when set at all, overrides every C(--config).
+  - The integration tests run against moto, whose ETag is the MD5 even under SSE-KMS; the module
+    never looks at the ETag, so it behaves the same on AWS.
+seealso:
+  - module: monitoring.stack.ecs_rollout
+"""
+
+EXAMPLES = r"""
+# seed 000's per-service table as one task: one config per service, uploaded under SSE-KMS
+- name: ADOT collector configs
+  monitoring.stack.otel_config:
+    project: crawlinghub
+    service: "{{ item.service }}"
+    app_port: "{{ item.port }}"
+    job_name: "{{ item.job_name | default(omit) }}"
+    custom_metric_prefixes: "{{ item.prefixes | default([]) }}"
+    s3_bucket: prod-connectly
+    region: ap-northeast-2
+  loop:
+    - {service: web-api, port: 8080}
+    - {service: scheduler, port: 8081, prefixes: [scheduler_job_]}
+    - {service: crawl-worker, port: 8082, job_name: crawlinghub-worker-metrics}
+  register: otel
+
+- name: Redeploy the services whose config changed
+  monitoring.stack.ecs_rollout:
+    cluster: crawlinghub-cluster-prod
+    service: "{{ item.item.service }}"
+    config_sha256: "{{ item.sha256 }}"
+    region: ap-northeast-2
+  loop: "{{ otel.results }}"
+
+- name: A hand-written config, validated and written to a file and an SSM parameter
+  monitoring.stack.otel_config:
+    config: "{{ lookup('ansible.builtin.file', 'files/otel-config-resizing-worker.yaml') }}"
+    required_metric_prefixes: [image_, resizing_, sqs_consumer_]
+    dest: /etc/otel/resizing-worker.yaml
+    mode: "0644"
+    ssm_parameter: /fileflow/otel/resizing-worker
+    ssm_parameter_type: SecureString
+
+- name: Only render (for the AOT_CONFIG_CONTENT variable of a task definition)
+  monitoring.stack.otel_config:
+    project: fileflow
+    service: web-api
+  register: web_api_otel
+"""
+
+RETURN = r"""
+content:
+  description: The rendered config (YAML, stable key order, with a header comment).
+  returned: always
+  type: str
+aot_config_content:
+  description:
+    - The config as one line of JSON (valid YAML), the value for the collector container's
+      C(AOT_CONFIG_CONTENT) environment variable. It is the config itself, not base64.
+  returned: always
+  type: str
+sha256:
+  description: SHA-256 of RV(content); give it to M(monitoring.stack.ecs_rollout) as O(monitoring.stack.ecs_rollout#module:config_sha256).
+  returned: always
+  type: str
+  sample: 5d41402abc4b2a76b9719d911017c592b3c3a5f0c7f1b5d0e1f2a3b4c5d6e7f8
+s3_uri:
+  description: The object as the ADOT collector's C(--config) accepts it.
+  returned: when O(s3_bucket) is given
+  type: str
+  sample: s3://prod-connectly.s3.ap-northeast-2.amazonaws.com/otel-config/crawlinghub-web-api/otel-config.yaml
+destinations:
+  description: Per destination, whether it changed and what was written.
+  returned: always
+  type: dict
+  contains:
+    file:
+      description: C(changed), C(path). Present when O(dest) is given.
+      type: dict
+      returned: when O(dest) is given
+    s3:
+      description: C(changed), C(bucket), C(key), C(sha256), C(previous_sha256), C(kms_key_id), C(version_id).
+      type: dict
+      returned: when O(s3_bucket) is given
+    ssm:
+      description: C(changed), C(name), C(type), C(sha256), C(version).
+      type: dict
+      returned: when O(ssm_parameter) is given
+  sample: {"s3": {"changed": true, "bucket": "b", "key": "otel-config/p-s/otel-config.yaml"}}
+problems:
+  description: The validation problems (empty when the config passed; the module fails otherwise).
+  returned: always
+  type: list
+  elements: str
+"""
+
+import os
+import tempfile
+
+try:
+    import botocore  # noqa: F401  pylint: disable=unused-import
+except ImportError:
+    pass  # handled by AnsibleAWSModule
+
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+from ansible_collections.monitoring.stack.plugins.module_utils import otel
+from ansible_collections.monitoring.stack.plugins.module_utils.otel_delivery import DeliveryError
+from ansible_collections.monitoring.stack.plugins.module_utils.otel_delivery import S3Destination
+from ansible_collections.monitoring.stack.plugins.module_utils.otel_delivery import SsmDestination
+
+SPEC_OPTIONS = ("project", "service", "service_name", "job_name", "app_port", "app_host", "metrics_path",
+                "scrape_interval", "scrape_timeout", "custom_metric_prefixes", "keep_default_prefixes",
+                "amp_endpoint", "amp_region", "traces", "ecs_container_metrics", "memory_limit_mib",
+                "memory_spike_limit_mib")
+HEADER = "Managed by monitoring.stack.otel_config: change the inventory, not this file."
+
+
+def build(module):
+    """(config, name, required_prefixes, default_prefixes) from the module's parameters."""
+    params = module.params
+    default_prefixes = otel.DEFAULT_KEEP_PREFIXES if params["keep_default_prefixes"] else ()
+    required = list(params["required_metric_prefixes"])
+    if params["config"] is not None:
+        try:
+            config = otel.parse_config(params["config"])
+        except ValueError as exc:
+            module.fail_json(msg="Failed to read the ADOT collector config: %s" % exc)
+        return config, None, required, default_prefixes
+    spec = {key: params[key] for key in SPEC_OPTIONS}
+    try:
+        config = otel.build_config(spec)
+    except otel.SpecError as exc:
+        module.fail_json(msg="Failed to build the ADOT collector config: %s" % exc)
+    name = "%s-%s" % (params["project"], params["service"])
+    return config, name, otel.required_prefixes_for(spec) + required, default_prefixes
+
+
+def ensure_file(module, path, content, want_before):
+    result = {"path": path, "changed": False}
+    before = None
+    if os.path.isfile(path):
+        try:
+            with open(path, "rb") as handle:
+                before = handle.read().decode("utf-8", errors="replace")
+        except OSError as exc:
+            module.fail_json(msg="Failed to read %s: %s" % (path, to_native(exc)))
+    elif os.path.exists(path):
+        module.fail_json(msg="Failed to write %s: it exists and is not a regular file" % path)
+    if before != content:
+        result["changed"] = True
+        if want_before:
+            result["before"] = before or ""
+        if not module.check_mode:
+            directory = os.path.dirname(os.path.abspath(path))
+            if not os.path.isdir(directory):
+                module.fail_json(msg="Failed to write %s: directory %s does not exist (create it first)" % (path, directory))
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=".otel_config.", dir=directory)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(content.encode("utf-8"))
+            except OSError as exc:
+                module.fail_json(msg="Failed to write %s: %s" % (path, to_native(exc)))
+            module.atomic_move(tmp, path)
+    if module.params["mode"] is not None and (os.path.exists(path) or not module.check_mode):
+        if module.set_mode_if_different(path, module.params["mode"], False):
+            result["changed"] = True
+    return result
+
+
+def fail_delivery(module, exc, **result):
+    msg = "Failed to %s: %s" % (exc.action, to_native(exc.cause))
+    if exc.hint:
+        msg += ". Hint: %s" % exc.hint
+    module.fail_json(msg=msg, **result)
+
+
+def main():
+    argument_spec = dict(
+        project=dict(type="str"),
+        service=dict(type="str"),
+        service_name=dict(type="str"),
+        job_name=dict(type="str"),
+        app_port=dict(type="int", default=8080),
+        app_host=dict(type="str", default="localhost"),
+        metrics_path=dict(type="str", default="/actuator/prometheus"),
+        scrape_interval=dict(type="str", default="30s"),
+        scrape_timeout=dict(type="str", default="10s"),
+        custom_metric_prefixes=dict(type="list", elements="str", default=[]),
+        keep_default_prefixes=dict(type="bool", default=True),
+        amp_endpoint=dict(type="str", default="${env:AMP_ENDPOINT}"),
+        amp_region=dict(type="str", default="${env:AWS_REGION}"),
+        traces=dict(type="bool", default=True),
+        ecs_container_metrics=dict(type="bool", default=True),
+        memory_limit_mib=dict(type="int", default=410),
+        memory_spike_limit_mib=dict(type="int", default=128),
+        config=dict(type="raw"),
+        required_metric_prefixes=dict(type="list", elements="str", default=[]),
+        on_ecs=dict(type="bool", default=True),
+        dest=dict(type="path"),
+        mode=dict(type="raw"),
+        s3_bucket=dict(type="str"),
+        s3_key=dict(type="str", no_log=False),
+        kms_key_id=dict(type="str", no_log=False),
+        ssm_parameter=dict(type="str"),
+        ssm_parameter_type=dict(type="str", default="String", choices=["String", "SecureString"]),
+        ssm_key_id=dict(type="str", no_log=False),
+    )
+    module = AnsibleAWSModule(
+        argument_spec=argument_spec,
+        mutually_exclusive=[["config", "project"]],
+        required_one_of=[["config", "project"]],
+        required_together=[["project", "service"]],
+        required_by={"mode": "dest"},
+        supports_check_mode=True,
+    )
+    if not otel.HAS_YAML:
+        module.fail_json(msg="Failed to render the ADOT collector config: PyYAML is required")
+    params = module.params
+
+    config, name, required, default_prefixes = build(module)
+    problems = otel.validate_config(config, required_prefixes=required, on_ecs=params["on_ecs"],
+                                    default_prefixes=default_prefixes)
+    if problems:
+        module.fail_json(
+            msg="Failed to validate the ADOT collector config%s: %d problem(s), nothing was written: %s" % (
+                " for " + name if name else "", len(problems),
+                "; ".join("(%d) %s" % (i, p) for i, p in enumerate(problems, 1))),
+            problems=problems)
+
+    header = ("ADOT collector config for %s\n" % name if name else "ADOT collector config\n") + HEADER
+    content = otel.render_yaml(config, header=header)
+    sha = otel.sha256(content)
+    result = {"changed": False, "content": content, "aot_config_content": otel.render_compact(config),
+              "sha256": sha, "destinations": {}, "problems": []}
+    diffs = []
+
+    if params["dest"]:
+        file_result = ensure_file(module, params["dest"], content, module._diff)
+        result["destinations"]["file"] = file_result
+        if "before" in file_result:
+            diffs.append({"before_header": params["dest"], "after_header": params["dest"],
+                          "before": file_result.pop("before"), "after": content})
+
+    if params["s3_bucket"]:
+        key = params["s3_key"]
+        if not key:
+            if not name:
+                module.fail_json(msg="Failed to upload the ADOT collector config: s3_key is required with config")
+            key = "otel-config/%s/otel-config.yaml" % name
+        region = module.region
+        if not region:
+            module.fail_json(msg="Failed to upload the ADOT collector config: no AWS region (set region or AWS_REGION)")
+        client = module.client("s3", retry_decorator=AWSRetry.jittered_backoff())
+        destination = S3Destination(client, params["s3_bucket"], key, kms_key_id=params["kms_key_id"],
+                                    check_mode=module.check_mode, want_before=module._diff)
+        result["s3_uri"] = otel.s3_config_uri(params["s3_bucket"], region, key)
+        try:
+            _changed, s3_result = destination.ensure(content, sha)
+        except DeliveryError as exc:
+            fail_delivery(module, exc, **result)
+        result["destinations"]["s3"] = s3_result
+        if "before" in s3_result:
+            diffs.append({"before_header": destination.url, "after_header": destination.url,
+                          "before": s3_result.pop("before"), "after": content})
+
+    if params["ssm_parameter"]:
+        client = module.client("ssm", retry_decorator=AWSRetry.jittered_backoff())
+        destination = SsmDestination(client, params["ssm_parameter"], params["ssm_parameter_type"],
+                                     key_id=params["ssm_key_id"], check_mode=module.check_mode,
+                                     want_before=module._diff)
+        try:
+            _changed, ssm_result = destination.ensure(content, sha)
+        except DeliveryError as exc:
+            fail_delivery(module, exc, **result)
+        result["destinations"]["ssm"] = ssm_result
+        if "before" in ssm_result:
+            diffs.append({"before_header": "ssm:" + params["ssm_parameter"],
+                          "after_header": "ssm:" + params["ssm_parameter"],
+                          "before": ssm_result.pop("before"), "after": content})
+
+    result["changed"] = any(d["changed"] for d in result["destinations"].values())
+    if module._diff:
+        result["diff"] = diffs
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

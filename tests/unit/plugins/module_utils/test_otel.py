@@ -1,0 +1,410 @@
+"""The ADOT collector config model: build, validate (every rule, each its own message), render.
+
+No collector binary ships here (components.md): the validator is the check. When
+`otelcol-contrib` or `aws-otel-collector` is on PATH, the last test also runs the real one.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ansible_collections.monitoring.stack.plugins.module_utils import otel
+
+FIXTURE = Path(__file__).resolve().parents[3] / "unit" / "fixtures" / "seed000_adot_template.yaml"
+PROJECT = "crawlinghub"
+
+# seed 000 section 3.3: the per-service table.
+SEED_SERVICES = [
+    # service, job_name, port
+    ("web-api", "crawlinghub-web-api-metrics", 8080),
+    ("scheduler", "crawlinghub-scheduler-metrics", 8081),
+    ("crawl-worker", "crawlinghub-worker-metrics", 8082),
+]
+
+
+def build(**spec):
+    spec.setdefault("project", PROJECT)
+    spec.setdefault("service", "web-api")
+    return otel.build_config(spec)
+
+
+def problems_of(config, **kwargs):
+    return otel.validate_config(config, **kwargs)
+
+
+def only_problem(config, **kwargs):
+    problems = problems_of(config, **kwargs)
+    assert len(problems) == 1, problems
+    return problems[0]
+
+
+# ---------------------------------------------------------------------------- data
+
+
+def test_component_list_is_data_with_its_version():
+    assert otel.ADOT_VERSION == "v0.49.0"
+    assert set(otel.ADOT_COMPONENTS) == {"extensions", "receivers", "processors", "exporters", "connectors"}
+    assert "prometheusremotewrite" in otel.ADOT_COMPONENTS["exporters"]
+    assert "logging" not in otel.ADOT_COMPONENTS["exporters"]
+    assert "awsecscontainermetrics" in otel.ADOT_COMPONENTS["receivers"]
+    assert otel.ADOT_COMPONENTS["connectors"] == frozenset()
+    assert sum(len(v) for v in otel.ADOT_COMPONENTS.values()) == 7 + 10 + 15 + 11
+
+
+# ---------------------------------------------------------------------------- build
+
+
+def _seed_template(service, job_name, port):
+    """The seed's template for one row of its per-service table, ${X} written ${env:X}."""
+    text = FIXTURE.read_text()
+    # ${VAR} and ${env:VAR} expand identically in ADOT; the model always writes ${env:VAR}.
+    text = re.sub(r"\$\{([A-Z_]+)\}", r"${env:\1}", text)
+    config = yaml.safe_load(text)
+    job = config["receivers"]["prometheus"]["config"]["scrape_configs"][0]
+    job["job_name"] = job_name
+    job["static_configs"][0]["targets"] = ["localhost:%d" % port]
+    config["processors"]["resource"]["attributes"][2]["value"] = service
+    return config
+
+
+@pytest.mark.parametrize("service, job_name, port", SEED_SERVICES, ids=[s[0] for s in SEED_SERVICES])
+def test_build_gives_the_seed_template_for_each_service(service, job_name, port):
+    expected = _seed_template(service, job_name, port)
+    spec = {"service": service, "app_port": port}
+    if job_name != "%s-%s-metrics" % (PROJECT, service):
+        spec["job_name"] = job_name  # the seed names crawl-worker's job crawlinghub-worker-metrics
+    built = build(**spec)
+    assert built == expected
+    # and the rendered YAML parses back to the same thing
+    assert yaml.safe_load(otel.render_yaml(built)) == expected
+
+
+def test_seed_template_itself_passes_validation():
+    config = yaml.safe_load(FIXTURE.read_text())
+    assert problems_of(config, required_prefixes=[PROJECT]) == []
+
+
+def test_build_defaults_pass_validation_with_project_and_custom_prefixes():
+    spec = {"project": "fileflow", "service": "worker", "custom_metric_prefixes": ["sqs_consumer_", "scheduler_job"]}
+    config = otel.build_config(spec)
+    regex = config["receivers"]["prometheus"]["config"]["scrape_configs"][0]["metric_relabel_configs"][0]["regex"]
+    for name in ("fileflow_files_total", "sqs_consumer_messages_total", "scheduler_job_duration_seconds",
+                 "jvm_memory_used_bytes", "hikaricp_connections_active"):
+        assert re.fullmatch(regex, name), (regex, name)
+    assert not re.fullmatch(regex, "go_goroutines")
+    assert problems_of(config, required_prefixes=otel.required_prefixes_for(spec)) == []
+
+
+def test_environment_and_cluster_come_from_the_environment():
+    attrs = {a["key"]: a["value"] for a in build()["processors"]["resource"]["attributes"]}
+    assert attrs == {"environment": "${env:ENVIRONMENT}", "cluster_name": "${env:CLUSTER_NAME}",
+                     "service_name": "web-api"}
+
+
+def test_build_options_switch_parts_off():
+    config = build(traces=False, ecs_container_metrics=False, memory_limit_mib=300, memory_spike_limit_mib=64,
+                   amp_endpoint="https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1/api/v1/remote_write",
+                   amp_region="eu-west-1", scrape_interval="15s", metrics_path="/metrics")
+    assert set(config["service"]["pipelines"]) == {"metrics"}
+    assert "awsxray" not in config["exporters"]
+    assert "awsecscontainermetrics" not in config["receivers"]
+    assert config["processors"]["memory_limiter"]["limit_mib"] == 300
+    assert config["processors"]["memory_limiter"]["spike_limit_mib"] == 64
+    assert config["extensions"]["sigv4auth"]["region"] == "eu-west-1"
+    job = config["receivers"]["prometheus"]["config"]["scrape_configs"][0]
+    assert job["scrape_interval"] == "15s" and job["metrics_path"] == "/metrics"
+    assert problems_of(config, required_prefixes=[PROJECT]) == []
+
+
+@pytest.mark.parametrize("spec, fragment", [
+    ({"service": "web-api"}, "project: required"),
+    ({"project": "p"}, "service: required"),
+    ({"project": "p", "service": "s", "app_port": 70000}, "app_port: must be between 1 and 65535"),
+    ({"project": "p", "service": "s", "app_port": "http"}, "app_port: must be a port number"),
+    ({"project": "p", "service": "s", "metrics_path": "metrics"}, "metrics_path: must start with '/'"),
+    ({"project": "p", "service": "s", "custom_metric_prefixes": ["bad prefix"]}, "custom_metric_prefixes"),
+])
+def test_bad_spec_names_the_option(spec, fragment):
+    with pytest.raises(otel.SpecError, match=re.escape(fragment)):
+        otel.build_config(spec)
+
+
+def test_project_with_dash_gives_underscore_prefix():
+    assert otel.project_prefix("crawling-hub") == "crawling_hub_"
+    assert otel.normalize_prefix("image_.*") == "image_"
+
+
+# ---------------------------------------------------------------------------- validate
+
+
+def test_unknown_component_type():
+    config = build()
+    config["exporters"]["logging"] = {}
+    config["service"]["pipelines"]["metrics"]["exporters"].append("logging")
+    msg = only_problem(config, required_prefixes=[PROJECT])
+    assert msg.startswith("exporters.logging: unknown exporter type 'logging' for the ADOT collector v0.49.0")
+    assert "use 'debug'" in msg
+
+
+def test_named_component_type_is_the_part_before_the_slash():
+    config = build()
+    config["receivers"]["prometheus/app"] = config["receivers"].pop("prometheus")
+    config["service"]["pipelines"]["metrics"]["receivers"][1] = "prometheus/app"
+    assert problems_of(config, required_prefixes=[PROJECT]) == []
+    config["receivers"]["hostmetrics/x"] = {}
+    config["service"]["pipelines"]["metrics"]["receivers"].append("hostmetrics/x")
+    msg = only_problem(config, required_prefixes=[PROJECT])
+    assert msg.startswith("receivers.hostmetrics/x: unknown receiver type 'hostmetrics'")
+
+
+def test_connectors_are_not_shipped():
+    config = build()
+    config["connectors"] = {"spanmetrics": {}}
+    problems = problems_of(config, required_prefixes=[PROJECT])
+    assert "connectors.spanmetrics: the ADOT collector v0.49.0 ships no connectors" in problems
+
+
+def test_pipeline_naming_an_undefined_receiver():
+    config = build()
+    config["service"]["pipelines"]["metrics"]["receivers"].append("statsd")
+    assert only_problem(config, required_prefixes=[PROJECT]) == (
+        "service.pipelines.metrics names receiver 'statsd', which is not defined under receivers")
+
+
+def test_pipeline_naming_an_undefined_processor_and_exporter():
+    config = build()
+    config["service"]["pipelines"]["traces"]["processors"].append("tail_sampling")
+    config["service"]["pipelines"]["traces"]["exporters"].append("otlp")
+    assert problems_of(config, required_prefixes=[PROJECT]) == [
+        "service.pipelines.traces names processor 'tail_sampling', which is not defined under processors",
+        "service.pipelines.traces names exporter 'otlp', which is not defined under exporters",
+    ]
+
+
+def test_undefined_extension():
+    config = build()
+    config["service"]["extensions"].append("pprof")
+    assert only_problem(config, required_prefixes=[PROJECT]) == (
+        "service.extensions names extension 'pprof', which is not defined under extensions")
+
+
+def test_defined_but_unused_components():
+    config = build()
+    config["exporters"]["debug"] = {}
+    config["extensions"]["zpages"] = {}
+    assert problems_of(config, required_prefixes=[PROJECT]) == [
+        "extensions.zpages: defined but not used by service.extensions (remove it or add it)",
+        "exporters.debug: defined but not used by any pipeline (remove it or add it)",
+    ]
+
+
+def test_pipeline_without_exporters_and_unknown_signal():
+    config = build()
+    config["service"]["pipelines"]["traces"]["exporters"] = []
+    config["service"]["pipelines"]["profiles"] = {"receivers": ["otlp"], "exporters": ["awsxray"]}
+    problems = problems_of(config, required_prefixes=[PROJECT])
+    assert "service.pipelines.traces: no exporters (a pipeline needs at least one)" in problems
+    assert "service.pipelines.profiles: unknown signal 'profiles' (use metrics, traces or logs)" in problems
+
+
+def test_missing_service_and_not_a_mapping():
+    assert problems_of({"receivers": {}}) == ["service: missing (the collector needs service.pipelines)"]
+    assert problems_of(["x"]) == ["the ADOT collector config must be a mapping, got list"]
+    config = build()
+    config["service"]["pipelines"] = {}
+    assert "service.pipelines: missing or empty" in problems_of(config)[0]
+
+
+def test_bare_variable_is_rejected():
+    config = build()
+    config["processors"]["resource"]["attributes"][0]["value"] = "$ENVIRONMENT"
+    assert only_problem(config, required_prefixes=[PROJECT]) == (
+        "processors.resource.attributes[0].value: bare $ENVIRONMENT is not expanded by the ADOT collector: "
+        "write ${env:ENVIRONMENT} (or $$ for a literal $)")
+
+
+def test_lone_dollar_is_rejected_and_double_dollar_is_a_literal():
+    config = build()
+    config["receivers"]["prometheus"]["config"]["scrape_configs"][0]["relabel_configs"] = [
+        {"source_labels": ["__address__"], "regex": "(.*):.*", "target_label": "host", "replacement": "$$1"}]
+    assert problems_of(config, required_prefixes=[PROJECT]) == []
+    config["receivers"]["prometheus"]["config"]["scrape_configs"][0]["relabel_configs"][0]["replacement"] = "$1"
+    msg = only_problem(config, required_prefixes=[PROJECT])
+    assert msg.startswith("receivers.prometheus.config.scrape_configs[0].relabel_configs[0].replacement: a lone '$'")
+    assert "write $$ for a literal $" in msg
+
+
+@pytest.mark.parametrize("value, ok", [
+    ("${ENVIRONMENT}", True), ("${env:ENVIRONMENT}", True), ("a-${env:X}-b$$", True),
+    ("${env:}", False), ("${ENV-X}", False), ("cost $", False), ("$HOME/x", False),
+])
+def test_substitution_forms(value, ok):
+    assert (otel.substitution_problems_in("x", value) == []) is ok
+
+
+def test_prefix_missing_from_keep_regex():
+    spec = {"project": PROJECT, "service": "scheduler", "custom_metric_prefixes": ["scheduler_job_"]}
+    config = otel.build_config(spec)
+    rule = config["receivers"]["prometheus"]["config"]["scrape_configs"][0]["metric_relabel_configs"][0]
+    rule["regex"] = rule["regex"].replace("|scheduler_job_.*", "")
+    msg = only_problem(config, required_prefixes=otel.required_prefixes_for(spec))
+    assert msg.startswith("receivers.prometheus scrape job 'crawlinghub-scheduler-metrics': metric_relabel_configs[0]")
+    assert "drops metrics with prefix 'scheduler_job_' (e.g. scheduler_job_sample_total)" in msg
+    assert "add 'scheduler_job_.*' to the keep regex" in msg and '"No data"' in msg
+
+
+def test_keep_regex_is_tested_by_matching_not_by_substring():
+    # 'crawlinghub' occurs in the regex, but only as 'xcrawlinghub_.*': no crawlinghub_ metric survives.
+    config = build()
+    rule = config["receivers"]["prometheus"]["config"]["scrape_configs"][0]["metric_relabel_configs"][0]
+    rule["regex"] = rule["regex"].replace("crawlinghub_.*", "xcrawlinghub_.*")
+    assert "crawlinghub" in rule["regex"]
+    assert "prefix 'crawlinghub_'" in only_problem(config, required_prefixes=[PROJECT])
+    # a regex that holds every prefix in another shape passes
+    rule["regex"] = "(http|jvm|process|system|application|business|spring|hikaricp|crawlinghub)_.+"
+    assert problems_of(config, required_prefixes=[PROJECT]) == []
+
+
+def test_default_prefix_dropped_by_keep_regex():
+    config = build()
+    rule = config["receivers"]["prometheus"]["config"]["scrape_configs"][0]["metric_relabel_configs"][0]
+    rule["regex"] = rule["regex"].replace("hikaricp_.*|", "")
+    assert "prefix 'hikaricp_'" in only_problem(config, required_prefixes=[PROJECT])
+    assert problems_of(config, required_prefixes=[PROJECT], default_prefixes=()) == []
+
+
+def test_drop_rule_and_bad_regex():
+    config = build()
+    job = config["receivers"]["prometheus"]["config"]["scrape_configs"][0]
+    job["metric_relabel_configs"].append({"source_labels": ["__name__"], "regex": "jvm_.*", "action": "drop"})
+    assert "metric_relabel_configs[1] (drop regex 'jvm_.*') drops metrics with prefix 'jvm_'" in only_problem(
+        config, required_prefixes=[PROJECT])
+    job["metric_relabel_configs"] = [{"source_labels": ["__name__"], "regex": "(http_.*", "action": "keep"}]
+    assert "regex '(http_.*' does not compile" in only_problem(config, required_prefixes=[PROJECT])
+
+
+def test_filter_processor_must_keep_prefixes():
+    config = build()
+    config["processors"]["filter/keep"] = {"metrics": {"include": {"match_type": "regexp", "metric_names": ["^jvm_.*"]}}}
+    config["service"]["pipelines"]["metrics"]["processors"].insert(1, "filter/keep")
+    problems = problems_of(config, required_prefixes=[PROJECT])
+    assert "processors.filter/keep: metrics.include does not match prefix 'crawlinghub_' (e.g. crawlinghub_sample_total)" in problems[-1]
+    assert len(problems) == len(otel.DEFAULT_KEEP_PREFIXES)  # every prefix but jvm_, each its own message
+    config["processors"]["filter/keep"] = {"metrics": {"exclude": {"match_type": "strict",
+                                                                   "metric_names": ["http_sample_total"]}}}
+    assert "metrics.exclude drops prefix 'http_'" in only_problem(config, required_prefixes=[PROJECT])
+
+
+def test_collector_self_scrape_is_rejected():
+    config = build()
+    config["receivers"]["prometheus"]["config"]["scrape_configs"].append(
+        {"job_name": "otel-collector", "static_configs": [{"targets": ["localhost:8888"]}]})
+    msg = only_problem(config, required_prefixes=[PROJECT])
+    assert msg.startswith("receivers.prometheus scrape job 'otel-collector' scrapes the collector's own metrics "
+                          "(localhost:8888)")
+    assert "awsecscontainermetrics" in msg
+
+
+def test_resourcedetection_with_ecs_detector_is_required_on_ecs():
+    config = build()
+    config["processors"]["resourcedetection"]["detectors"] = ["env"]
+    msg = only_problem(config, required_prefixes=[PROJECT])
+    assert msg.startswith("processors.resourcedetection: detectors ['env'] lack 'ecs'")
+    assert "out of order sample" in msg
+    assert problems_of(config, required_prefixes=[PROJECT], on_ecs=False) == []
+
+
+def test_missing_resourcedetection_on_ecs():
+    config = build(traces=False)
+    del config["processors"]["resourcedetection"]
+    config["service"]["pipelines"]["metrics"]["processors"].remove("resourcedetection")
+    msg = only_problem(config, required_prefixes=[PROJECT])
+    assert msg.startswith("service.pipelines.metrics scrapes Prometheus targets on ECS without a "
+                          "resourcedetection processor")
+    assert problems_of(config, required_prefixes=[PROJECT], on_ecs=False) == []
+
+
+@pytest.mark.parametrize("key, value, word", [
+    ("environment", "prod", "prod"),
+    ("cluster_name", "fileflow-cluster-prod", "prod"),
+    ("deployment.environment", "loadtest", "loadtest"),
+    ("environment", "production", "production"),
+    ("tier", "stage", "stage"),
+])
+def test_hard_coded_environment_names(key, value, word):
+    config = build()
+    config["processors"]["resource"]["attributes"].append({"key": key, "value": value, "action": "upsert"})
+    msg = only_problem(config, required_prefixes=[PROJECT])
+    assert msg.startswith("processors.resource.attributes[3] (%s: %r): hard-coded environment name %s"
+                          % (key, value, word)), msg
+
+
+def test_environment_key_with_a_literal_value_is_flagged_too():
+    config = build()
+    config["processors"]["resource"]["attributes"][1]["value"] = "crawlinghub-cluster"
+    assert "take it from ${env:CLUSTER_NAME}" in only_problem(config, required_prefixes=[PROJECT])
+
+
+def test_every_problem_is_reported_at_once():
+    config = build()
+    config["processors"]["resource"]["attributes"][0]["value"] = "$ENVIRONMENT"
+    config["processors"]["resourcedetection"]["detectors"] = ["env"]
+    config["service"]["pipelines"]["metrics"]["receivers"].append("zipkin")
+    assert len(problems_of(config, required_prefixes=[PROJECT, "missing_prefix_"])) == 4
+
+
+# ---------------------------------------------------------------------------- render
+
+
+def test_render_is_stable_and_independent_of_input_key_order():
+    config = build()
+    shuffled = yaml.safe_load(yaml.safe_dump(config, sort_keys=True))
+    reversed_top = dict(reversed(list(copy.deepcopy(config).items())))
+    assert otel.render_yaml(config) == otel.render_yaml(shuffled) == otel.render_yaml(reversed_top)
+    assert otel.render_yaml(config, header="h") == otel.render_yaml(build(), header="h")
+    text = otel.render_yaml(config, header="ADOT collector config\nline two")
+    assert text.startswith("# ADOT collector config\n# line two\nextensions:\n")
+    assert list(yaml.safe_load(text)) == ["extensions", "receivers", "processors", "exporters", "service"]
+    # processors keep their pipeline order (order matters to the collector)
+    assert yaml.safe_load(text)["service"]["pipelines"]["metrics"]["processors"][0] == "memory_limiter"
+
+
+def test_render_compact_is_one_line_yaml_of_the_same_config():
+    config = build()
+    compact = otel.render_compact(config)
+    assert "\n" not in compact
+    assert yaml.safe_load(compact) == config
+
+
+def test_parse_config_and_s3_uri():
+    assert otel.parse_config("a: 1\n") == {"a": 1}
+    with pytest.raises(ValueError, match="must be a YAML mapping"):
+        otel.parse_config("- 1\n")
+    with pytest.raises(ValueError, match="not valid YAML"):
+        otel.parse_config("a: [")
+    assert otel.s3_config_uri("b", "ap-northeast-2", "otel-config/x/otel-config.yaml") == (
+        "s3://b.s3.ap-northeast-2.amazonaws.com/otel-config/x/otel-config.yaml")
+    assert otel.sha256("x") == "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"
+
+
+def test_real_collector_validates_the_built_config(tmp_path):
+    """Runs only where otelcol-contrib is on PATH; none ships on this machine (components.md), and
+    aws-otel-collector has no validate command."""
+    binary = shutil.which("otelcol-contrib")
+    if not binary:
+        pytest.skip("no otelcol-contrib on PATH: validate_config() above is the only check of the ADOT config here")
+    path = tmp_path / "config.yaml"
+    path.write_text(otel.render_yaml(build()))
+    env = dict(os.environ, ENVIRONMENT="test", CLUSTER_NAME="c", AWS_REGION="eu-west-1",
+               AMP_ENDPOINT="https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws/api/v1/remote_write")
+    proc = subprocess.run([binary, "validate", "--config", str(path)], capture_output=True, text=True,
+                          timeout=60, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr
