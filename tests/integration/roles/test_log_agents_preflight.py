@@ -1,0 +1,57 @@
+"""Bad log agent input fails in preflight, before anything changes on the host.
+
+Like test_preflight.py: each case runs a role in check mode against localhost, and asserts that
+the run failed, that the failure names the variable to fix, and that no task reported a change.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+GOOD = {
+    "monitoring_environment": "dev",
+    "monitoring_loki_push_url": "http://127.0.0.63:3100/loki/api/v1/push",
+    "monitoring_log_files": [{"path": "/var/log/photogather/*.log", "service": "photogather-api"}],
+}
+
+CASES = [
+    ("promtail", {"monitoring_log_files": [{"path": "logs/app.log", "service": "web"}]},
+     "promtail_log_files[0].path: must be an absolute path, got 'logs/app.log'"),
+    ("log_agent", {"monitoring_log_agent": "fluentd"},
+     'monitoring_log_agent: unknown log agent "fluentd" (choose alloy or promtail)'),
+    ("alloy", {"monitoring_log_agent": "fluentd"}, "monitoring_log_agent: unknown log agent 'fluentd'"),
+    ("alloy", {"monitoring_log_agent": "promtail"},
+     "monitoring_log_agent: this host runs promtail, but the monitoring.stack.alloy role was applied"),
+    ("alloy", {"monitoring_loki_push_url": ""}, "alloy_loki_push_url: required"),
+    ("alloy", {"alloy_install_method": "package"}, "alloy_install_method: package (Grafana's APT repository) is not implemented"),
+    ("alloy", {"alloy_listen_address": "12345"}, "alloy_listen_address: must be host:port"),
+    ("promtail", {"monitoring_log_stages": [{"type": "labels", "names": ["level"]}]},
+     "promtail_log_stages[0].names: 'level' is not extracted"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("role, extravars, expected", CASES,
+                         ids=["%s-%s" % (c[0], c[2].split(":", maxsplit=1)[0]) for c in CASES])
+def test_bad_input_fails_before_any_change(playbook, role, extravars, expected):
+    result = playbook(
+        [{"name": "preflight", "hosts": "localhost", "gather_facts": False,
+          "roles": [{"role": "monitoring.stack." + role}]}],
+        extravars=dict(GOOD, **extravars), check=True)
+    assert result.rc != 0, result
+    messages = " | ".join(msg for _name, msg in result.failures())
+    assert expected in messages, result
+    assert result.changed() == 0, result
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("role", ["alloy", "promtail"])
+def test_good_input_passes_preflight(playbook, role):
+    """The cases above fail for their own reason: the same base input passes every preflight check."""
+    result = playbook(
+        [{"name": "preflight", "hosts": "localhost", "gather_facts": False,
+          "roles": [{"role": "monitoring.stack." + role}]}],
+        extravars=dict(GOOD, monitoring_log_agent=role), check=True, extra_args=["--tags", role + "_configure"])
+    names = [name for name, _res in result.results()]
+    assert result.failures() == [], result
+    assert any("structural validator" in name for name in names), names
