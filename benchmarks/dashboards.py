@@ -1,0 +1,125 @@
+#!/usr/bin/env python
+# Copyright: monitoring.stack contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Sync N generated dashboards into Grafana, first run and unchanged re-run, three ways:
+
+  community   community.grafana.grafana_dashboard in a loop (one task per dashboard)
+  ours-loop   monitoring.stack.grafana_dashboard in a loop (same work, same loop)
+  ours-bulk   monitoring.stack.grafana_dashboards on the directory (one task)
+
+All against the same loopback Grafana stand-in (tests/support/grafana_standin.py; not Grafana),
+reset between the ways. Prints HTTP requests (the stand-in's counter), wall time of the
+ansible-playbook run, and the changed count, plus ratios against community.grafana.
+
+  benchmarks/dashboards.py [--count 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "collections"))
+
+from tests.support.grafana_standin import ADMIN_TOKEN, GrafanaStandIn  # noqa: E402
+from tests.support.playbook import run_playbook  # noqa: E402
+
+
+def generate(directory, count):
+    """Dashboards shaped like the seed's (stat + timeseries panels, a collapsed row, variables)."""
+    files = []
+    for index in range(count):
+        uid = "bench-%04d" % index
+        dash = {
+            "uid": uid, "title": "Service %04d" % index, "tags": ["bench"], "schemaVersion": 39, "editable": True,
+            "time": {"from": "now-6h", "to": "now"}, "refresh": "30s",
+            "templating": {"list": [{"name": "job", "type": "constant", "query": "svc-%04d-metrics" % index}]},
+            "panels": [
+                {"id": 1, "type": "stat", "title": "UP", "gridPos": {"h": 4, "w": 6, "x": 0, "y": 0},
+                 "datasource": {"type": "prometheus", "uid": "amp"},
+                 "targets": [{"refId": "A", "expr": 'sum(up{job="$job"})'}]},
+                {"id": 2, "type": "timeseries", "title": "RPS", "gridPos": {"h": 8, "w": 12, "x": 6, "y": 0},
+                 "datasource": {"type": "prometheus", "uid": "amp"},
+                 "targets": [{"refId": "A",
+                              "expr": 'sum(rate(http_server_requests_seconds_count{job="$job"}[$__rate_interval]))'}]},
+                {"id": 3, "type": "row", "title": "JVM", "collapsed": True, "gridPos": {"h": 1, "w": 24, "x": 0, "y": 8},
+                 "panels": [{"id": 4, "type": "timeseries", "title": "Heap",
+                             "datasource": {"type": "prometheus", "uid": "amp"},
+                             "targets": [{"refId": "A", "expr": 'jvm_memory_used_bytes{job="$job",area="heap"}'}]}]},
+            ],
+        }
+        path = Path(directory) / ("%s.json" % uid)
+        path.write_text(json.dumps(dash, indent=2))
+        files.append(str(path))
+    return files
+
+
+def plays(way, url, files, directory):
+    conn = {"url": url, "token": ADMIN_TOKEN}
+    if way == "community":
+        task = {"name": "t", "community.grafana.grafana_dashboard": {
+            "grafana_url": url, "grafana_api_key": ADMIN_TOKEN, "path": "{{ item }}", "state": "present",
+            "overwrite": True}, "loop": files}
+    elif way == "ours-loop":
+        task = {"name": "t", "monitoring.stack.grafana_dashboard": dict(conn, path="{{ item }}"), "loop": files}
+    else:
+        task = {"name": "t", "monitoring.stack.grafana_dashboards": dict(conn, path=directory)}
+    return [{"name": way, "hosts": "localhost", "gather_facts": False, "tasks": [task]}]
+
+
+def changed_count(result):
+    if "results" in result:
+        return sum(1 for item in result["results"] if item.get("changed"))
+    counts = result.get("counts") or {}
+    return counts.get("created", 0) + counts.get("updated", 0) + counts.get("deleted", 0)
+
+
+def measure(server, way, files, directory):
+    server.reset()
+    rows = []
+    for label in ("first run", "re-run"):
+        before = server.requests
+        start = time.monotonic()
+        run = run_playbook(plays(way, server.url, files, directory), timeout=3600)
+        seconds = time.monotonic() - start
+        if run.rc != 0:
+            raise SystemExit("%s %s failed: %s" % (way, label, run))
+        rows.append({"way": way, "run": label, "requests": server.requests - before, "seconds": seconds,
+                     "changed": changed_count(run.result("t")), "stored": len(server.orgs[1].dashboards)})
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=200)
+    args = parser.parse_args()
+    server = GrafanaStandIn().start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="ms-bench-dashboards-") as directory:
+            files = generate(directory, args.count)
+            rows = []
+            for way in ("community", "ours-loop", "ours-bulk"):
+                rows.extend(measure(server, way, files, directory))
+    finally:
+        server.stop()
+    base = dict((row["run"], row) for row in rows if row["way"] == "community")
+    print("%d dashboards, Grafana stand-in on loopback (requests counted by the stand-in)" % args.count)
+    header = "%-10s %-9s %9s %9s %8s %9s %9s %7s" % ("way", "run", "requests", "req/base", "seconds", "s/base",
+                                                     "changed", "stored")
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        ref = base[row["run"]]
+        print("%-10s %-9s %9d %9.2f %8.1f %9.2f %9d %7d" % (
+            row["way"], row["run"], row["requests"], row["requests"] / float(ref["requests"] or 1),
+            row["seconds"], row["seconds"] / (ref["seconds"] or 1), row["changed"], row["stored"]))
+
+
+if __name__ == "__main__":
+    main()

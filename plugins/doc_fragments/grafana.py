@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+# Copyright: monitoring.stack contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Connection options shared by every monitoring.stack Grafana module."""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment(object):
+    DOCUMENTATION = r"""
+options:
+  url:
+    description:
+      - Base URL of Grafana, for example V(http://127.0.0.1:3000) or, for Amazon Managed Grafana, the
+        workspace URL V(https://g-0123456789.grafana-workspace.eu-west-1.amazonaws.com).
+      - If not set, the environment variable E(GRAFANA_URL) is used.
+      - Set it once for all Grafana modules with C(module_defaults) and the group C(group/monitoring.stack.grafana).
+    type: str
+    required: true
+    aliases: [grafana_url]
+  token:
+    description:
+      - Service-account token, sent in the header C(Authorization) as C(Bearer <token>). The only option on Amazon Managed
+        Grafana and Grafana Cloud. Takes precedence over O(url_username)/O(url_password).
+      - If not set, the environment variable E(GRAFANA_TOKEN) is used.
+    type: str
+    aliases: [grafana_api_key]
+  url_username:
+    description:
+      - User for basic authentication (self-hosted Grafana), used when O(token) is not set.
+      - If not set, the environment variable E(GRAFANA_USER) is used.
+    type: str
+    aliases: [grafana_user]
+  url_password:
+    description:
+      - Password for basic authentication.
+      - If not set, the environment variable E(GRAFANA_PASSWORD) is used.
+    type: str
+    aliases: [grafana_password]
+  org_id:
+    description:
+      - Organisation to act on, sent as the C(X-Grafana-Org-Id) header. A service-account token belongs to one
+        org; leave this unset with tokens.
+      - If not set, the environment variable E(GRAFANA_ORG_ID) is used.
+    type: int
+  validate_certs:
+    description: Verify the server's TLS certificate.
+    type: bool
+    default: true
+  ca_path:
+    description: PEM file of the CA that signed the server's certificate.
+    type: path
+  timeout:
+    description: Seconds to wait for each HTTP response.
+    type: int
+    default: 30
+  retries:
+    description:
+      - How many times a request is retried after a connection error or an HTTP 5xx answer, with exponential
+        backoff starting at half a second. Other errors are not retried.
+    type: int
+    default: 3
+  use_proxy:
+    description: Use the proxy given by the environment (C(https_proxy), C(no_proxy)...).
+    type: bool
+    default: true
+notes:
+  - 'Errors are reported as C(Failed to <action>: HTTP <status> from <method> <path>: <message>) with a
+    hint for the common causes (401 bad or expired token, 403 missing permission, 412 changed by someone else).'
+"""

@@ -1,0 +1,286 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: monitoring.stack contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: grafana_dashboards
+short_description: Sync a directory of dashboard JSON files to Grafana in one task
+version_added: 0.1.0
+description:
+  - Reads every C(*.json) file of O(path) (subdirectories become folders, nested as in the tree), applies the same
+    transforms as M(monitoring.stack.grafana_dashboard), and saves only the dashboards that differ from the stored
+    ones. An unchanged dashboard costs one C(GET); folders are resolved once per run.
+  - All files are read and transformed before anything is written, so invalid JSON or an unresolvable datasource
+    in one file fails the task with nothing written.
+  - With O(prune=true), dashboards in the managed folders (the folders of the directory tree, and O(folder))
+    that have no file any more are deleted. The root (General) folder is never pruned.
+author:
+  - monitoring.stack contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - monitoring.stack.grafana
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying the target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+    details: One diff per created, updated or deleted dashboard (normalized JSON and folder uid).
+  platform:
+    description: Runs where the task runs (usually C(localhost)) and talks to Grafana over HTTP(S).
+    support: full
+    platforms: all
+  action_group:
+    description: Use C(group/monitoring.stack.grafana) in C(module_defaults) to set the Grafana connection options once.
+    support: full
+    membership: [monitoring.stack.grafana]
+options:
+  path:
+    description: Directory of dashboard JSON files on the host running the module.
+    type: path
+    required: true
+  folder:
+    description: Folder title or path (V(Team/Service)) that the directory maps to; files at the top of O(path) go
+      there and subdirectories below it. Empty means the root (General) folder.
+    type: str
+    default: ""
+  recursive:
+    description: Descend into subdirectories (each one a folder).
+    type: bool
+    default: true
+  prune:
+    description: Delete dashboards of the managed folders that are not in the directory any more.
+    type: bool
+    default: false
+  overwrite:
+    description: Skip Grafana's conflict checks when saving; see M(monitoring.stack.grafana_dashboard).
+    type: bool
+    default: false
+  commit_message:
+    description: Version-history message of each save.
+    type: str
+  datasource_uids:
+    description: Map of C(__inputs) names or literal datasource uids to uids on this server.
+    type: dict
+    default: {}
+  resolve_inputs:
+    description: Resolve C(__inputs) through the server's datasources (listed once per run).
+    type: bool
+    default: true
+  add_environment:
+    description: Add the C($environment) variable and filter to every dashboard; see
+      M(monitoring.stack.grafana_dashboard).
+    type: bool
+    default: false
+  environment_label:
+    description: Label and variable name used by O(add_environment).
+    type: str
+    default: environment
+  drop_tags:
+    description: Tags to remove from every dashboard.
+    type: list
+    elements: str
+    default: []
+seealso:
+  - module: monitoring.stack.grafana_dashboard
+"""
+
+EXAMPLES = r"""
+- name: Sync docs/grafana (subdirectories become folders) below the FileFlow folder
+  monitoring.stack.grafana_dashboards:
+    url: "{{ grafana_url }}"
+    token: "{{ grafana_token }}"
+    path: docs/grafana
+    folder: FileFlow
+    datasource_uids:
+      ef4r3izgbak8wb: "{{ amp_datasource_uid }}"
+    add_environment: true
+    drop_tags: [prod]
+    prune: true
+"""
+
+RETURN = r"""
+dashboards:
+  description: One entry per dashboard file, and per pruned dashboard.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: File the dashboard came from (empty for pruned dashboards).
+      type: str
+    uid:
+      description: Dashboard uid.
+      type: str
+    title:
+      description: Dashboard title.
+      type: str
+    folder_uid:
+      description: Uid of its folder (empty for the root; a placeholder in check mode for a folder to create).
+      type: str
+    operation:
+      description: V(created), V(updated), V(unchanged) or V(deleted).
+      type: str
+    notes:
+      description: What the transforms left alone (library panels).
+      type: list
+      elements: str
+  sample: [{"path": "docs/grafana/api.json", "uid": "api", "title": "API", "folder_uid": "abc", "operation": "unchanged",
+            "notes": []}]
+counts:
+  description: Number of dashboards per operation.
+  returned: always
+  type: dict
+  sample: {"created": 0, "updated": 1, "unchanged": 199, "deleted": 0}
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_text
+
+from ansible_collections.monitoring.stack.plugins.module_utils.dashboard_transforms import (
+    DashboardError,
+    load_json,
+    prepare_dashboard,
+)
+from ansible_collections.monitoring.stack.plugins.module_utils.grafana_module import (
+    client_from_module,
+    grafana_argument_spec,
+)
+from ansible_collections.monitoring.stack.plugins.module_utils.grafana_sync import (
+    GrafanaSync,
+    SyncError,
+    api_call,
+    diff_of,
+    split_folder_path,
+)
+
+
+def collect(root, recursive):
+    """([(file path, folder parts relative to root)], [folder parts of every directory]), sorted."""
+    if not os.path.isdir(root):
+        raise DashboardError("%s is not a directory" % root)
+    found = []
+    directories = []
+    for current, dirs, files in os.walk(root):
+        dirs.sort()
+        rel = os.path.relpath(current, root)
+        parts = [] if rel == "." else rel.split(os.sep)
+        directories.append(parts)
+        for name in sorted(files):
+            if name.endswith(".json") and not name.startswith("."):
+                found.append((os.path.join(current, name), parts))
+        if not recursive:
+            dirs[:] = []
+    return found, directories
+
+
+def needs_lookup(source, mapping):
+    return any(isinstance(i, dict) and i.get("type", "datasource") == "datasource" and i.get("pluginId") != "__expr__"
+               and i.get("name") not in mapping for i in source.get("__inputs") or [])
+
+
+def run(module):
+    params = module.params
+    client = client_from_module(module)
+    sync = GrafanaSync(client, check_mode=module.check_mode)
+    base = split_folder_path(params["folder"])
+    files, directories = collect(params["path"], params["recursive"])
+    loaded = []
+    for path, parts in files:
+        try:
+            with open(path, "rb") as handle:
+                loaded.append((path, parts, load_json(to_text(handle.read()), path)))
+        except (IOError, OSError) as exc:
+            raise DashboardError("cannot read %s: %s" % (path, exc))
+    datasources = None
+    if params["resolve_inputs"] and any(isinstance(src, dict) and needs_lookup(src, params["datasource_uids"])
+                                        for _p, _f, src in loaded):
+        datasources = api_call("list datasources", client.list_datasources)
+    prepared = []
+    seen = {}
+    for path, parts, source in loaded:
+        notes = []
+        try:
+            desired = prepare_dashboard(source, datasource_uids=params["datasource_uids"], datasources=datasources,
+                                        add_environment=params["add_environment"],
+                                        environment_label=params["environment_label"],
+                                        drop_tags=params["drop_tags"], report=notes)
+        except DashboardError as exc:
+            raise DashboardError("%s (source: %s)" % (exc, path))
+        if desired["uid"] in seen:
+            raise DashboardError("%s and %s both have the uid %s" % (seen[desired["uid"]], path, desired["uid"]))
+        seen[desired["uid"]] = path
+        prepared.append((path, "/".join(base + parts), desired, notes))
+
+    changed = False
+    folder_uids = {}
+    for folder_path in sorted(set("/".join(base + parts) for parts in directories)):
+        if folder_path:
+            folder_changed, folder_uids[folder_path] = sync.ensure_folder_path(folder_path)
+            changed = changed or folder_changed
+        else:
+            folder_uids[folder_path] = ""
+    results, diffs = [], []
+    for path, folder_path, desired, notes in prepared:
+        folder_uid = folder_uids[folder_path]
+        outcome = sync.ensure_dashboard(desired, folder_uid=folder_uid, overwrite=params["overwrite"],
+                                        message=params["commit_message"])
+        changed = changed or outcome["changed"]
+        results.append({"path": path, "uid": desired["uid"], "title": desired.get("title"), "folder_uid": folder_uid,
+                        "operation": outcome["operation"], "notes": notes})
+        if outcome["changed"]:
+            diffs.append(diff_of(outcome, "dashboard %s (%s)" % (desired["uid"], path)))
+    if params["prune"]:
+        managed = [uid for uid in folder_uids.values() if uid and uid not in sync.planned]
+        if managed:
+            hits = api_call("search dashboards", client.search, type="dash-db", folderUIDs=managed)
+            for hit in hits:
+                if hit.get("uid") in seen or hit.get("folderUid") not in managed:
+                    continue
+                outcome = sync.delete_dashboard(hit["uid"])
+                changed = changed or outcome["changed"]
+                results.append({"path": "", "uid": hit["uid"], "title": hit.get("title"),
+                                "folder_uid": hit.get("folderUid"), "operation": "deleted", "notes": []})
+                diffs.append(diff_of(outcome, "dashboard %s" % hit["uid"]))
+    return changed, results, diffs
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=grafana_argument_spec(
+            path=dict(type="path", required=True),
+            folder=dict(type="str", default=""),
+            recursive=dict(type="bool", default=True),
+            prune=dict(type="bool", default=False),
+            overwrite=dict(type="bool", default=False),
+            commit_message=dict(type="str"),
+            datasource_uids=dict(type="dict", default={}),
+            resolve_inputs=dict(type="bool", default=True),
+            add_environment=dict(type="bool", default=False),
+            environment_label=dict(type="str", default="environment"),
+            drop_tags=dict(type="list", elements="str", default=[]),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        changed, results, diffs = run(module)
+    except DashboardError as exc:
+        module.fail_json(msg="Failed to prepare dashboards: %s" % exc)
+    except (SyncError, ValueError) as exc:
+        module.fail_json(msg=str(exc))
+    counts = dict((op, 0) for op in ("created", "updated", "unchanged", "deleted"))
+    for item in results:
+        counts[item["operation"]] = counts.get(item["operation"], 0) + 1
+    output = {"changed": changed, "dashboards": results, "counts": counts}
+    if module._diff:
+        output["diff"] = diffs
+    module.exit_json(**output)
+
+
+if __name__ == "__main__":
+    main()
