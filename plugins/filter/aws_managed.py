@@ -1,0 +1,92 @@
+# -*- coding: utf-8 -*-
+# Copyright: monitoring.stack contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters of the aws_managed role (logic in module_utils/aws_iam_policies.py)."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: aws_managed_adot_policy
+short_description: Least-privilege IAM policy of the ADOT collector's ECS task role
+description:
+  - Returns the policy document (as data) for the task role the ADOT collector sidecar runs with, granting
+    C(aps:RemoteWrite) on the workspace ARN only; C(s3:GetObject) on the config objects;
+    C(kms:Decrypt) on the bucket's KMS key when the configs are in S3 under a customer-managed key;
+    the X-Ray write actions on C(*) (X-Ray has no resource-level permissions) when traces are on.
+  - Companion filters in this file, used by the same role
+    C(aws_managed_grafana_policy) (Amazon Managed Grafana data-source role, the four AMP query actions
+    on the workspace ARNs, CloudWatch reads on C(*) when its argument is true),
+    C(aws_managed_trust_policy) (assume-role policy for a service principal),
+    C(aws_managed_config_key) (S3 key of a service's collector config),
+    C(aws_managed_s3_object_arns) (object ARNs of keys in a bucket),
+    C(aws_managed_needs_traces) (whether any service keeps the traces pipeline) and
+    C(aws_managed_problems) (preflight messages, each naming the variable to fix).
+positional: config_object_arns, kms_key_arns, traces
+options:
+  _input:
+    description: The AMP workspace ARN.
+    type: str
+    required: true
+  config_object_arns:
+    description: ARNs of the S3 objects holding the collector configs.
+    type: list
+    elements: str
+  kms_key_arns:
+    description: ARNs of the KMS keys the objects are encrypted with (ignored without objects).
+    type: list
+    elements: str
+  traces:
+    description: Add the X-Ray write actions.
+    type: bool
+    default: false
+"""
+
+EXAMPLES = r"""
+policy: "{{ amp.arn | monitoring.stack.aws_managed_adot_policy(['arn:aws:s3:::bucket/key'], [kms_key_arn], true) }}"
+grafana: "{{ [amp.arn] | monitoring.stack.aws_managed_grafana_policy(true) }}"
+"""
+
+RETURN = r"""
+_value:
+  description: An IAM policy document (Version, Statement), ready for C(to_json).
+  type: dict
+"""
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.monitoring.stack.plugins.module_utils import aws_iam_policies as aip
+
+
+def aws_managed_adot_policy(workspace_arn, config_object_arns=None, kms_key_arns=None, traces=False):
+    try:
+        return aip.adot_task_policy(workspace_arn, config_object_arns, kms_key_arns, traces)
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
+def aws_managed_grafana_policy(workspace_arns, cloudwatch=True):
+    try:
+        return aip.grafana_datasource_policy(workspace_arns, cloudwatch)
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
+def aws_managed_config_key(service, prefix, project):
+    return aip.config_key(prefix, project, service)
+
+
+def aws_managed_s3_object_arns(keys, bucket, partition_from=""):
+    partition = aip.partition_of(partition_from)
+    return [aip.s3_object_arn(bucket, key, partition) for key in keys or []]
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "aws_managed_adot_policy": aws_managed_adot_policy,
+            "aws_managed_grafana_policy": aws_managed_grafana_policy,
+            "aws_managed_trust_policy": aip.trust_policy,
+            "aws_managed_config_key": aws_managed_config_key,
+            "aws_managed_s3_object_arns": aws_managed_s3_object_arns,
+            "aws_managed_needs_traces": aip.services_need_traces,
+            "aws_managed_problems": aip.settings_problems,
+        }
