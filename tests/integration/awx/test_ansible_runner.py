@@ -57,6 +57,11 @@ def _private_data_dir(root, docker_host):
     (root / "env" / "extravars").write_text(json.dumps({
         "node_exporter_listen_address": ADDRESS,
         "node_exporter_disabled_collectors": ["wifi"],
+        # Alloy cannot be downloaded here: its configuration and unit are deployed, not the binary.
+        "monitoring_log_agent": "alloy",
+        "alloy_skip_binary": True,
+        "alloy_listen_address": "127.0.0.75:12345",
+        "monitoring_loki_push_url": "http://127.0.0.75:13100/loki/api/v1/push",
     }))
     (root / "env" / "envvars").write_text(json.dumps({"DOCKER_HOST": docker_host}))
 
