@@ -1,0 +1,148 @@
+# -*- coding: utf-8 -*-
+# Copyright: monitoring.stack contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Alertmanager configuration, built from the role's data in one place.
+
+Pure functions, no Ansible imports (plugins/filter/alertmanager.py wraps them).
+
+Receivers are given by kind, one mapping (or a list) per kind::
+
+    - name: team-slack
+      slack: {api_url: https://hooks.slack.com/services/..., channel: "#alerts"}
+    - name: on-call
+      pagerduty: {routing_key: ...}
+    - name: mail
+      email: {to: ops@example.com}
+    - name: hook
+      webhook: {url: http://127.0.0.1:5001/}
+
+Routing sends alerts by their ``severity`` label to one receiver each (critical -> one,
+warning -> another), and an inhibition rule mutes a warning while a critical alert with the
+same alertname and instance fires.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+KINDS = {
+    "slack": ("slack_configs", ("api_url", "api_url_file"), "api_url"),
+    "pagerduty": ("pagerduty_configs", ("routing_key", "service_key", "routing_key_file", "service_key_file"),
+                  "routing_key"),
+    "email": ("email_configs", ("to",), "to"),
+    "webhook": ("webhook_configs", ("url", "url_file"), "url"),
+}
+SEND_RESOLVED = ("slack", "webhook", "pagerduty")
+DURATION = re.compile(r"^(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?$")
+LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+BLACKHOLE = "blackhole"
+
+
+def _as_list(value):
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def receiver_problems(receivers):
+    problems, names = [], set()
+    if not isinstance(receivers, list):
+        return ["alertmanager_receivers: must be a list of {name, slack|pagerduty|email|webhook}"]
+    for index, receiver in enumerate(receivers):
+        item = "alertmanager_receivers[%d]" % index
+        if not isinstance(receiver, dict) or not receiver.get("name"):
+            problems.append("%s: a receiver needs a name" % item)
+            continue
+        name = receiver["name"]
+        item = "%s (%s)" % (item, name)
+        if name in names:
+            problems.append("%s: duplicate receiver name" % item)
+        names.add(name)
+        unknown = set(receiver) - set(KINDS) - {"name"} - {v[0] for v in KINDS.values()}
+        if unknown:
+            problems.append("%s: unknown keys %s (receiver kinds: %s)" % (item, ", ".join(sorted(unknown)), ", ".join(KINDS)))
+        for kind, (_key, needs, example) in KINDS.items():
+            for index2, conf in enumerate(_as_list(receiver.get(kind))):
+                if not isinstance(conf, dict) or not any(conf.get(k) for k in needs):
+                    problems.append("%s: %s[%d] needs %s" % (item, kind, index2, example))
+    return problems
+
+
+def is_duration(value):
+    text = str(value if value is not None else "")
+    return bool(text) and DURATION.match(text) is not None
+
+
+def config_problems(settings):
+    receivers = settings.get("receivers") or []
+    problems = receiver_problems(receivers)
+    names = {r.get("name") for r in receivers if isinstance(r, dict)} | {BLACKHOLE}
+    route_receiver = settings.get("route_receiver")
+    if route_receiver not in names:
+        problems.append("alertmanager_route_receiver: no receiver named %r" % (route_receiver,))
+    for severity, receiver in sorted((settings.get("severity_receivers") or {}).items()):
+        if receiver not in names:
+            problems.append("alertmanager_severity_receivers.%s: no receiver named %r" % (severity, receiver))
+    for index, route in enumerate(settings.get("extra_routes") or []):
+        if not isinstance(route, dict) or route.get("receiver") not in names:
+            problems.append("alertmanager_extra_routes[%d]: no receiver named %r" % (
+                index, route.get("receiver") if isinstance(route, dict) else route))
+    for key in ("group_wait", "group_interval", "repeat_interval"):
+        if not is_duration(settings.get(key)):
+            problems.append("alertmanager_%s: %r is not a duration (e.g. 30s, 5m, 4h)" % (key, settings.get(key)))
+    for label in settings.get("group_by") or []:
+        if label != "..." and not LABEL_NAME.match(str(label)):
+            problems.append("alertmanager_group_by: %r is not a valid label name" % (label,))
+    for name in settings.get("templates") or {}:
+        if "/" in str(name) or not str(name).endswith(".tmpl"):
+            problems.append("alertmanager_templates: %r must be a file name ending in .tmpl" % (name,))
+    if settings.get("cluster_peers") and not settings.get("cluster_listen_address"):
+        problems.append("alertmanager_cluster_peers: needs alertmanager_cluster_listen_address (clustering is off)")
+    return problems
+
+
+def _receiver(receiver):
+    out = {"name": receiver["name"]}
+    for kind, (key, _needs, _example) in KINDS.items():
+        configs = [copy.deepcopy(c) for c in _as_list(receiver.get(kind))]
+        if kind in SEND_RESOLVED:
+            for conf in configs:
+                conf.setdefault("send_resolved", True)
+        configs += [copy.deepcopy(c) for c in _as_list(receiver.get(key))]
+        if configs:
+            out[key] = configs
+    return out
+
+
+def build_config(settings):
+    """alertmanager.yml data. settings keys: global, receivers, route_receiver,
+    severity_receivers, extra_routes, group_by, group_wait, group_interval, repeat_interval,
+    inhibit_rules, templates_dir, templates."""
+    receivers = [_receiver(r) for r in settings.get("receivers") or []]
+    names = {r["name"] for r in receivers}
+    routes = [copy.deepcopy(r) for r in settings.get("extra_routes") or []]
+    for severity, receiver in sorted((settings.get("severity_receivers") or {}).items()):
+        routes.append({"receiver": receiver, "matchers": ['severity="%s"' % severity]})
+    route = {
+        "receiver": settings["route_receiver"],
+        "group_by": list(settings.get("group_by") or []),
+        "group_wait": settings["group_wait"],
+        "group_interval": settings["group_interval"],
+        "repeat_interval": settings["repeat_interval"],
+    }
+    if routes:
+        route["routes"] = routes
+    used = {route["receiver"]} | {r.get("receiver") for r in routes}
+    if BLACKHOLE in used and BLACKHOLE not in names:
+        receivers.append({"name": BLACKHOLE})
+    config = {}
+    if settings.get("global"):
+        config["global"] = copy.deepcopy(settings["global"])
+    if settings.get("templates"):
+        config["templates"] = ["%s/*.tmpl" % settings["templates_dir"]]
+    config["route"] = route
+    config["receivers"] = receivers
+    if settings.get("inhibit_rules"):
+        config["inhibit_rules"] = copy.deepcopy(settings["inhibit_rules"])
+    return config
