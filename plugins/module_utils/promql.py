@@ -173,17 +173,10 @@ def _brace_groups(tokens, open_index, close_index):
     return groups
 
 
-def find_selectors(expr):
-    """Vector selectors of ``expr`` as found in its text.
-
-    Returns [{"name": metric name or "", "name_end": offset after the name or None,
-    "braces": (open offset, close offset) or None, "groups": [(label set, insert offset, text
-    before, text after)]}]. Grafana variables count as (parts of) names; a lone variable is not a selector.
-    """
-    return _find_selectors(_tokenize(expr))
-
-
 def _find_selectors(tokens):
+    """Vector selectors as found in the text: [{"name": metric name or "", "name_end": offset after
+    the name or None, "braces": (open offset, close offset) or None, "groups": [(label set, insert
+    offset, text before, text after)]}]. A lone variable is not a selector."""
     selectors = []
     stack = []  # kind per open bracket: "labels" | "matchers" | "range" | "expr"
     i = 0
