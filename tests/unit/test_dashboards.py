@@ -15,6 +15,7 @@ import promql_parser
 import pytest
 
 from ansible_collections.monitoring.stack.plugins.module_utils import doctor
+from ansible_collections.monitoring.stack.plugins.module_utils.dashboard_transforms import prepare_dashboard
 
 REPO = Path(__file__).resolve().parents[2]
 DASHBOARDS = REPO / "dashboards"
@@ -224,3 +225,19 @@ def test_docs_list_every_dashboard():
     docs = (REPO / "docs" / "dashboards.md").read_text()
     for uid, folder in EXPECTED.items():
         assert "`%s`" % uid in docs, uid
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_add_environment_leaves_the_shipped_dashboards_as_they_are(path):
+    """They filter on $environment already: preparing them with add_environment (as the grafana
+    role and modules do) changes nothing; the CloudWatch ones get no $environment variable."""
+    dashboard = _load(path)
+    notes = []
+    out = prepare_dashboard(dashboard, add_environment=True, report=notes,
+                            datasources=[{"name": "Prometheus", "type": "prometheus", "uid": "prometheus", "isDefault": True},
+                                         {"name": "CloudWatch", "type": "cloudwatch", "uid": "cloudwatch"}])
+    assert out == dashboard
+    if path in CW_FILES:
+        assert notes == ["no Prometheus query: the $environment variable was not added"]
+    else:
+        assert notes == []

@@ -464,3 +464,12 @@ def test_prepare_dashboard_refuses_a_list():
     assert str(err.value).startswith("dash/list.json: the dashboard is a list, not an object")
     with pytest.raises(DashboardError, match="^the dashboard is a str, not an object"):
         prepare_dashboard("T")
+
+
+def test_amazon_managed_prometheus_plugin_counts_as_prometheus():
+    dash = {"uid": "u", "title": "T", "panels": [
+        {"title": "p", "datasource": {"type": "grafana-amazonprometheus-datasource", "uid": "amp"},
+         "targets": [{"refId": "A", "expr": "sum(rate(x[$__rate_interval]))"}]}]}
+    out = prepare_dashboard(dash, add_environment=True)
+    assert by_place(out)[("p", "A")]["expr"] == "sum(rate(x{%s}[$__rate_interval]))" % ENV
+    assert out["templating"]["list"][0]["datasource"] == {"type": "grafana-amazonprometheus-datasource", "uid": "amp"}
