@@ -24,6 +24,7 @@ import re
 from ansible_collections.monitoring.stack.plugins.module_utils.common import MonitoringError, failure_message
 from ansible_collections.monitoring.stack.plugins.module_utils.promql import PromQLError, inject_label
 
+# Grafana uids (dashboards, folders, datasources): at most 40 of these characters.
 UID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 IMPORT_KEYS = ("__inputs", "__requires", "__elements")
 # Keys the server sets or that only describe one installation; never compared.

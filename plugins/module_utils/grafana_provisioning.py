@@ -18,11 +18,11 @@ import re
 
 from ansible_collections.monitoring.stack.plugins.module_utils.dashboard_transforms import (
     BUILTIN_DATASOURCES,
+    UID_PATTERN,
     DatasourceResolver,
     iter_datasource_refs,
 )
 
-UID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 # Datasource types that do not take a URL (they talk to an AWS API or to Grafana itself).
 URL_OPTIONAL_TYPES = frozenset([
     "cloudwatch", "grafana-testdata-datasource", "testdata", "grafana", "grafana-x-ray-datasource",
