@@ -243,6 +243,7 @@ class DatasourceResolver(object):
 
     def __init__(self, dashboard, datasources=None, input_types=None):
         servers = _datasource_list(datasources)
+        self.has_servers = bool(servers)
         self.by_key = {}
         for ds in servers:
             for key in (ds.get("uid"), ds.get("name")):
@@ -443,12 +444,18 @@ def prepare_dashboard(dashboard, *, datasource_uids=None, datasources=None, add_
     return result
 
 
-def _describe_ref(ref):
+def _unknown_type(ref, types):
+    """Why the type of ``ref`` is unknown, for the notes."""
     if _is_empty_ref(ref) or ref == "default":
-        return "the default datasource"
-    if isinstance(ref, dict):
-        ref = ref.get("uid")
-    return "datasource %r" % (ref,)
+        if not types.has_servers:
+            return "the type of the default datasource is unknown without the server's datasources"
+        return "none of the server's datasources is the default datasource (isDefault), so its type is unknown"
+    uid = ref.get("uid") if isinstance(ref, dict) else ref
+    if types.variable_name(uid) is not None:
+        return "the datasource %s is neither a datasource variable nor an __inputs entry" % uid
+    if not types.has_servers:
+        return "the type of datasource %r is unknown without the server's datasources" % (uid,)
+    return "datasource %r is not one of the server's datasources" % (uid,)
 
 
 def _query_fields(kind, holder):
@@ -487,8 +494,7 @@ def _add_environment(dashboard, label, types, notes):
             continue
         ds_type = types.type_of(ref)
         if ds_type is None:
-            notes.append("%s: the type of %s is unknown (pass the server's datasources): left without %s"
-                         % (describe_where(where), _describe_ref(ref), matcher))
+            notes.append("%s: %s: left without %s" % (describe_where(where), _unknown_type(ref, types), matcher))
             continue
         if not _is_prometheus(ds_type):
             continue  # Loki, CloudWatch...: their queries are not PromQL
@@ -508,12 +514,13 @@ def _add_environment(dashboard, label, types, notes):
                     and holder["definition"].strip() == old.strip():
                 holder["definition"] = new
 
-    variables = dashboard.setdefault("templating", {}).setdefault("list", [])
+    variables = (dashboard.get("templating") or {}).get("list") or []
     if any(isinstance(var, dict) and var.get("name") == label for var in variables):
         return
     if not prometheus_refs:
         notes.append("no Prometheus query: the $%s variable was not added" % label)
         return
+    variables = dashboard.setdefault("templating", {}).setdefault("list", [])
     datasource = _prometheus_datasource(variables, types, prometheus_refs)
     position = 0
     name = types.variable_name((datasource or {}).get("uid"))

@@ -473,3 +473,9 @@ def test_amazon_managed_prometheus_plugin_counts_as_prometheus():
     out = prepare_dashboard(dash, add_environment=True)
     assert by_place(out)[("p", "A")]["expr"] == "sum(rate(x{%s}[$__rate_interval]))" % ENV
     assert out["templating"]["list"][0]["datasource"] == {"type": "grafana-amazonprometheus-datasource", "uid": "amp"}
+
+
+def test_a_dashboard_without_prometheus_queries_is_not_given_an_empty_templating():
+    dash = {"uid": "u", "title": "Logs", "panels": [
+        {"title": "l", "datasource": {"type": "loki", "uid": "l"}, "targets": [{"refId": "A", "expr": "{a=\"b\"} | json"}]}]}
+    assert prepare_dashboard(dash, add_environment=True) == dash
