@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import promql_parser
@@ -241,3 +243,18 @@ def test_add_environment_leaves_the_shipped_dashboards_as_they_are(path):
         assert notes == ["no Prometheus query: the $environment variable was not added"]
     else:
         assert notes == []
+
+
+@pytest.mark.parametrize("path", PROM_FILES, ids=lambda p: p.name)
+def test_every_promql_passes_promtool(path, tmp_path):
+    """Prometheus' own parser on every query of the dashboard (as recording rules)."""
+    promtool = shutil.which("promtool")
+    if not promtool:
+        pytest.skip("promtool is not installed: the Prometheus parser check cannot run")
+    queries = _prom_queries(_load(path))
+    rules = [{"record": "dashboard:query_%d" % index, "expr": _parseable(expr)} for index, (_w, expr, _v) in enumerate(queries)]
+    rule_file = tmp_path / "rules.yml"
+    rule_file.write_text(json.dumps({"groups": [{"name": path.stem, "rules": rules}]}))
+    proc = subprocess.run([promtool, "check", "rules", str(rule_file)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "SUCCESS: %d rules found" % len(rules) in proc.stdout
