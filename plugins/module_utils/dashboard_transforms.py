@@ -183,6 +183,13 @@ def stable_uid(title):
     return ("%s-%s" % (slug[:31], digest)).strip("-") if slug else digest
 
 
+def section_list(dashboard, key):
+    """``dashboard[key]["list"]`` (templating, annotations) when it is a list, else []."""
+    section = dashboard.get(key)
+    items = section.get("list") if isinstance(section, dict) else None
+    return items if isinstance(items, list) else []
+
+
 def _title(panel):
     return panel.get("title") or "(untitled panel)"
 
@@ -208,10 +215,10 @@ def iter_datasource_refs(dashboard):
             if _is_empty_ref(ref):
                 ref = None if _is_mixed(panel_ref) else panel_ref
             yield {"panel": _title(panel), "ref_id": target.get("refId")}, ref, target
-    for var in (dashboard.get("templating") or {}).get("list") or []:
+    for var in section_list(dashboard, "templating"):
         if isinstance(var, dict) and var.get("type") in ("query", "adhoc"):
             yield {"variable": var.get("name")}, var.get("datasource"), var
-    for annotation in (dashboard.get("annotations") or {}).get("list") or []:
+    for annotation in section_list(dashboard, "annotations"):
         if isinstance(annotation, dict):
             yield {"annotation": annotation.get("name")}, annotation.get("datasource"), annotation
 
@@ -255,7 +262,7 @@ class DatasourceResolver(object):
         self.default = defaults[0] if defaults else None
         self.input_types = input_types or {}
         self.variables = {}
-        for var in (dashboard.get("templating") or {}).get("list") or []:
+        for var in section_list(dashboard, "templating"):
             if isinstance(var, dict) and var.get("type") == "datasource" and var.get("name"):
                 self.variables[var["name"]] = var.get("query") if isinstance(var.get("query"), str) else None
 
@@ -514,13 +521,17 @@ def _add_environment(dashboard, label, types, notes):
                     and holder["definition"].strip() == old.strip():
                 holder["definition"] = new
 
-    variables = (dashboard.get("templating") or {}).get("list") or []
+    variables = section_list(dashboard, "templating")
     if any(isinstance(var, dict) and var.get("name") == label for var in variables):
         return
     if not prometheus_refs:
         notes.append("no Prometheus query: the $%s variable was not added" % label)
         return
-    variables = dashboard.setdefault("templating", {}).setdefault("list", [])
+    templating = dashboard.setdefault("templating", {})
+    if not isinstance(templating, dict) or not isinstance(templating.setdefault("list", []), list):
+        raise DashboardError("templating must be an object with a list of variables ({\"list\": [...]}), got %s"
+                             % json.dumps(templating)[:80])
+    variables = templating["list"]
     datasource = _prometheus_datasource(variables, types, prometheus_refs)
     position = 0
     name = types.variable_name((datasource or {}).get("uid"))

@@ -479,3 +479,22 @@ def test_a_dashboard_without_prometheus_queries_is_not_given_an_empty_templating
     dash = {"uid": "u", "title": "Logs", "panels": [
         {"title": "l", "datasource": {"type": "loki", "uid": "l"}, "targets": [{"refId": "A", "expr": "{a=\"b\"} | json"}]}]}
     assert prepare_dashboard(dash, add_environment=True) == dash
+
+
+@pytest.mark.parametrize("broken", [
+    {"templating": ["not", "an", "object"]},
+    {"templating": {"list": "nope"}},
+    {"annotations": ["x"]},
+    {"annotations": {"list": {"name": "x"}}},
+])
+def test_malformed_sections_are_refused_or_skipped_not_crashed_on(broken):
+    dash = dict({"uid": "u", "title": "T", "panels": [
+        {"title": "p", "datasource": {"type": "prometheus", "uid": "p"}, "targets": [{"refId": "A", "expr": "up"}]}]},
+        **broken)
+    assert [where for where, _r, _t in iter_datasource_refs(dash)] == [{"panel": "p"}, {"panel": "p", "ref_id": "A"}]
+    if "templating" in broken:
+        with pytest.raises(DashboardError, match="templating"):
+            prepare_dashboard(dash, add_environment=True)
+    else:
+        out = prepare_dashboard(dash, add_environment=True)
+        assert by_place(out)[("p", "A")]["expr"] == "up{%s}" % ENV
