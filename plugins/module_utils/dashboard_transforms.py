@@ -21,18 +21,37 @@ import hashlib
 import json
 import re
 
-from ansible_collections.monitoring.stack.plugins.module_utils.promql import PromQLError, add_label_matcher
+from ansible_collections.monitoring.stack.plugins.module_utils.common import MonitoringError, failure_message
+from ansible_collections.monitoring.stack.plugins.module_utils.promql import PromQLError, inject_label
 
+# Grafana uids (dashboards, folders, datasources): at most 40 of these characters.
 UID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 IMPORT_KEYS = ("__inputs", "__requires", "__elements")
 # Keys the server sets or that only describe one installation; never compared.
 SERVER_KEYS = ("id", "version", "iteration", "schemaVersion")
 PROMETHEUS_TYPES = ("prometheus", "grafana-amazonprometheus-datasource")
+MIXED = "-- Mixed --"
+# Grafana's pseudo datasources: not a server datasource, never queried with PromQL.
+BUILTIN_DATASOURCES = (MIXED, "-- Grafana --", "-- Dashboard --", "grafana")
 _PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
+# A datasource reference that is a dashboard variable: $ds, ${ds}, ${ds:raw}, [[ds]].
+_VARIABLE_REF = re.compile(r"^(?:\$\{([A-Za-z0-9_]+)(?::[a-z]+)?\}|\$([A-Za-z0-9_]+)|\[\[([A-Za-z0-9_]+)\]\])$")
 
 
-class DashboardError(ValueError):
-    """The dashboard cannot be prepared; the message says what to fix."""
+class DashboardError(MonitoringError, ValueError):
+    """The dashboard cannot be prepared; the message says what to fix.
+
+    ``str()`` is the cause (and hint), which the modules put after "Failed to prepare dashboard: ";
+    ``message`` is that whole sentence (common.failure_message).
+    """
+
+    def __init__(self, cause, hint=None, action="prepare dashboard"):
+        MonitoringError.__init__(self, action, cause, hint)
+        self.args = ("%s. Hint: %s" % (cause.rstrip("."), hint) if hint else cause,)
+
+    @property
+    def message(self):
+        return failure_message(self.action, self.cause, self.hint)
 
 
 def iter_panels(panels):
@@ -101,13 +120,13 @@ def resolve_inputs(inputs, datasource_uids=None, datasources=None):
             choice = (named or default or [None])[0]
             if choice is None:
                 raise DashboardError(
-                    "datasource input %s (type %s) is ambiguous: %s match; map it with "
-                    "datasource_uids: {%s: <uid>}" % (name, plugin, _describe(same_type), name))
+                    "datasource input %s (type %s) is ambiguous: %s match" % (name, plugin, _describe(same_type)),
+                    "map it with datasource_uids: {%s: <uid>}" % name)
         if choice is None:
             raise DashboardError(
-                "datasource input %s (type %s) cannot be resolved: the server has %s. Create the "
-                "datasource first, or map it with datasource_uids: {%s: <uid>}"
-                % (name, plugin or "unknown", _describe(servers), name))
+                "datasource input %s (type %s) cannot be resolved: the server has %s"
+                % (name, plugin or "unknown", _describe(servers)),
+                "create the datasource first, or map it with datasource_uids: {%s: <uid>}" % name)
         resolved[name] = {"value": choice.get("uid"), "type": plugin or choice.get("type")}
     return resolved
 
@@ -164,51 +183,132 @@ def stable_uid(title):
     return ("%s-%s" % (slug[:31], digest)).strip("-") if slug else digest
 
 
-class _Datasources(object):
-    """Decides the datasource type behind a panel's or target's ``datasource`` reference."""
+def section_list(dashboard, key):
+    """``dashboard[key]["list"]`` (templating, annotations) when it is a list, else []."""
+    section = dashboard.get(key)
+    items = section.get("list") if isinstance(section, dict) else None
+    return items if isinstance(items, list) else []
 
-    def __init__(self, dashboard, datasources, input_types):
+
+def _title(panel):
+    return panel.get("title") or "(untitled panel)"
+
+
+def iter_datasource_refs(dashboard):
+    """Every datasource reference of a dashboard with what it serves: ``(where, ref, target)``.
+
+    In order: each panel (collapsed rows and the old ``rows`` layout included) as
+    ``({"panel": title}, its reference, None)``, followed by its targets as ``({"panel": title,
+    "ref_id": refId}, reference, target)``; then the query and ad hoc variables as
+    ``({"variable": name}, reference, variable)``; then the annotations as ``({"annotation":
+    name}, reference, annotation)``. A target's reference is its own, else its panel's (a target
+    of a Mixed panel without one uses the default datasource). ``None`` stands for the default
+    datasource. The doctor, the provisioning checks and the transforms all walk dashboards with it.
+    """
+    for panel in all_panels(dashboard):
+        panel_ref = panel.get("datasource")
+        yield {"panel": _title(panel)}, panel_ref, None
+        for target in panel.get("targets") or []:
+            if not isinstance(target, dict):
+                continue
+            ref = target.get("datasource")
+            if _is_empty_ref(ref):
+                ref = None if _is_mixed(panel_ref) else panel_ref
+            yield {"panel": _title(panel), "ref_id": target.get("refId")}, ref, target
+    for var in section_list(dashboard, "templating"):
+        if isinstance(var, dict) and var.get("type") in ("query", "adhoc"):
+            yield {"variable": var.get("name")}, var.get("datasource"), var
+    for annotation in section_list(dashboard, "annotations"):
+        if isinstance(annotation, dict):
+            yield {"annotation": annotation.get("name")}, annotation.get("datasource"), annotation
+
+
+def _is_empty_ref(ref):
+    return ref in (None, "") or (isinstance(ref, dict) and not ref.get("type") and not ref.get("uid"))
+
+
+def _is_mixed(ref):
+    return ref == MIXED or (isinstance(ref, dict) and ref.get("uid") == MIXED)
+
+
+def describe_where(where):
+    """``{"panel": "p", "ref_id": "A"}`` -> "panel 'p' target A" (and variable / annotation)."""
+    if "variable" in where:
+        return "variable %r" % where["variable"]
+    if "annotation" in where:
+        return "annotation %r" % where["annotation"]
+    if "ref_id" in where:
+        return "panel %r target %s" % (where["panel"], where["ref_id"] or "?")
+    return "panel %r" % where["panel"]
+
+
+class DatasourceResolver(object):
+    """The datasource type behind a ``datasource`` reference, from what is known: the type a
+    reference carries, the dashboard's datasource variables, ``__inputs`` types and the
+    server's datasources (by uid or name). Unknown is None: a name or the default datasource
+    without the server's datasources, a name the server does not have."""
+
+    def __init__(self, dashboard, datasources=None, input_types=None):
+        servers = _datasource_list(datasources)
+        self.has_servers = bool(servers)
         self.by_key = {}
-        for ds in _datasource_list(datasources):
+        for ds in servers:
             for key in (ds.get("uid"), ds.get("name")):
                 if key:
-                    self.by_key[key] = ds.get("type")
-        self.default = next((ds.get("type") for ds in _datasource_list(datasources) if ds.get("isDefault")), None)
-        self.input_types = input_types
+                    self.by_key.setdefault(key, ds)
+        defaults = [ds for ds in servers if ds.get("isDefault")]
+        if not defaults and servers and len(set(ds.get("type") for ds in servers)) == 1:
+            defaults = servers[:1]  # whichever Grafana takes as default has that type
+        self.default = defaults[0] if defaults else None
+        self.input_types = input_types or {}
         self.variables = {}
-        for var in (dashboard.get("templating") or {}).get("list") or []:
+        for var in section_list(dashboard, "templating"):
             if isinstance(var, dict) and var.get("type") == "datasource" and var.get("name"):
                 self.variables[var["name"]] = var.get("query") if isinstance(var.get("query"), str) else None
 
-    def type_of(self, ref, fallback=None):
-        """The plugin type of ``ref``; None for "unknown"; "-- Mixed --" for mixed."""
-        if ref is None or ref == "":
-            return fallback if fallback is not None else self.default
+    def type_of(self, ref):
+        """The plugin type of ``ref``; None for unknown; ``MIXED`` for a Mixed panel."""
+        if _is_empty_ref(ref) or ref == "default":
+            return self.default.get("type") if self.default else None
         if isinstance(ref, dict):
-            if ref.get("type"):
+            if ref.get("type") and ref["type"] != "datasource":
                 return ref["type"]
             ref = ref.get("uid")
-            if ref is None:
-                return fallback if fallback is not None else self.default
         if not isinstance(ref, str):
             return None
-        if ref in ("-- Mixed --", "-- Grafana --", "-- Dashboard --"):
+        if ref in BUILTIN_DATASOURCES:
             return ref
-        match = re.match(r"^\$\{?([A-Za-z0-9_]+)(?::[a-z]+)?\}?$", ref)
-        if match:
-            name = match.group(1)
+        name = self.variable_name(ref)
+        if name is not None:
             if name in self.variables:
                 return self.variables[name]
-            if name in self.input_types:
-                return self.input_types[name]
-        return self.by_key.get(ref)
+            return self.input_types.get(name)
+        return (self.by_key.get(ref) or {}).get("type")
+
+    @staticmethod
+    def variable_name(ref):
+        match = _VARIABLE_REF.match(ref) if isinstance(ref, str) else None
+        return next(group for group in match.groups() if group) if match else None
+
+    def reference(self, ref):
+        """``ref`` as a ``{type, uid}`` reference (for a new variable), or None when unknown."""
+        ds_type = self.type_of(ref)
+        if ds_type is None or ds_type in BUILTIN_DATASOURCES:
+            return None
+        if _is_empty_ref(ref) or ref == "default":
+            return {"type": ds_type, "uid": self.default.get("uid")} if self.default else None
+        uid = ref.get("uid") if isinstance(ref, dict) else ref
+        if not isinstance(uid, str) or not uid:
+            return None
+        name = self.variable_name(uid)
+        if name is not None:
+            return {"type": ds_type, "uid": "${%s}" % name}
+        server = self.by_key.get(uid)
+        return {"type": ds_type, "uid": server.get("uid") if server else uid}
 
 
 def _is_prometheus(ds_type):
-    # Unknown types (a datasource name the server list does not have, the default datasource
-    # without a server list) are treated as Prometheus: the query is then parsed, and a Loki or
-    # other query fails loudly instead of being skipped silently.
-    return ds_type is None or ds_type in PROMETHEUS_TYPES
+    return ds_type in PROMETHEUS_TYPES
 
 
 def environment_variable(label="environment", datasource=None):
@@ -236,64 +336,96 @@ def environment_variable(label="environment", datasource=None):
     return variable
 
 
+_LABEL_VALUES_OF_LABEL = re.compile(r"^label_values\(\s*(?P<label>[A-Za-z_][A-Za-z0-9_]*)\s*\)$")
+_LABEL_VALUES = re.compile(r"^label_values\((?P<body>.*),\s*(?P<label>[A-Za-z_][A-Za-z0-9_]*)\s*\)$", re.S)
+_QUERY_RESULT = re.compile(r"^query_result\((?P<body>.*)\)$", re.S)
+
+
 def _inject_variable_query(query, label, value):
-    """Add the matcher to a Prometheus variable query (label_values/query_result or PromQL)."""
+    """Add the matcher to a Prometheus variable query: (new query, notes).
+
+    ``label_values(job)`` becomes ``label_values({job!="",<label>=~"<value>"}, job)``: the
+    ``job!=""`` keeps a selector Prometheus accepts when "All" (``.*``) is selected, and
+    selects the same series (those that have the label).
+    """
     text = query.strip()
-    match = re.match(r"^label_values\((?P<body>.*),\s*(?P<label>[A-Za-z_][A-Za-z0-9_]*)\s*\)$", text, re.S)
+    matcher = '%s=~"%s"' % (label, value)
+    match = _LABEL_VALUES_OF_LABEL.match(text)
     if match:
-        return "label_values(%s, %s)" % (add_label_matcher(match.group("body").strip(), label, value),
-                                         match.group("label"))
-    match = re.match(r"^query_result\((?P<body>.*)\)$", text, re.S)
+        if match.group("label") == label:
+            return query, ["it lists the values of %s itself: left without %s" % (label, matcher)]
+        return 'label_values({%s!="",%s}, %s)' % (match.group("label"), matcher, match.group("label")), []
+    match = _LABEL_VALUES.match(text)
     if match:
-        return "query_result(%s)" % add_label_matcher(match.group("body").strip(), label, value)
+        if match.group("label") == label:
+            return query, ["it lists the values of %s itself: left without %s" % (label, matcher)]
+        body, notes = inject_label(match.group("body").strip(), label, value)
+        return "label_values(%s, %s)" % (body, match.group("label")), notes
+    match = _QUERY_RESULT.match(text)
+    if match:
+        body, notes = inject_label(match.group("body").strip(), label, value)
+        return "query_result(%s)" % body, notes
     if re.match(r"^(label_values|label_names|metrics|series)\s*\(", text):
-        return query  # label_values(label), label_names(), metrics(re): no series selector to filter
-    return add_label_matcher(query, label, value)
+        return query, ["%s has no series selector to filter: left without %s" % (text, matcher)]
+    return inject_label(query, label, value)
 
 
 def prepare_dashboard(dashboard, *, datasource_uids=None, datasources=None, add_environment=False,
-                      environment_label="environment", drop_tags=(), uid=None, report=None):
+                      environment_label="environment", drop_tags=(), uid=None, report=None, source=None):
     """Return a copy of ``dashboard`` ready for ``POST /api/dashboards/db``.
 
     - ``__inputs`` placeholders (``${DS_PROMETHEUS}``...) are resolved to datasource UIDs from
-      ``datasource_uids`` (keyed by input name) or the server's ``datasources`` list, and the
-      export-only keys ``__inputs``, ``__requires``, ``__elements`` are removed;
+      ``datasource_uids`` (keyed by input name) or the server's ``datasources`` list
+      (``[{uid, name, type, isDefault}]``), and the export-only keys ``__inputs``,
+      ``__requires``, ``__elements`` are removed;
     - literal datasource UIDs that are keys of ``datasource_uids`` are remapped;
-    - with ``add_environment``, a ``$<environment_label>`` variable is added (unless one exists)
-      and ``<label>=~"$<label>"`` is added to every PromQL selector of every Prometheus panel
-      target (collapsed rows included) and Prometheus query variable;
+    - with ``add_environment``, ``<label>=~"$<label>"`` is added to every PromQL selector of every
+      query whose datasource is known to be Prometheus: panel targets (collapsed rows included),
+      query variables and annotations. A reference by name, by variable or to the default
+      datasource is typed from the dashboard and ``datasources``; a query whose type stays
+      unknown, and every non-Prometheus query (Loki, CloudWatch...), is left as written. A
+      ``$<label>`` variable on the dashboard's Prometheus datasource is added (unless one exists);
     - ``drop_tags`` are removed; ``uid`` (or the existing one, or one derived from the title) is
       set; ``id`` is removed (it only means something on one server).
 
-    ``report``, when a list, receives notes about what was left alone (library panels,
-    ``__elements``). Raises DashboardError with a message naming what to fix.
+    ``report``, when a list, receives a note for everything left alone that the caller may want
+    filtered (unknown datasource types, metric names that are variables, library panels,
+    ``__elements``). ``source`` names the dashboard in messages. Raises DashboardError.
     """
+    prefix = "%s: " % source if source else ""
     if not isinstance(dashboard, dict):
-        raise DashboardError("a dashboard must be a JSON object, got %s" % type(dashboard).__name__)
+        raise DashboardError("%sthe dashboard is a %s, not an object" % (prefix, type(dashboard).__name__),
+                             'a dashboard is one JSON object ({"title": ..., "panels": [...]})')
     notes = report if report is not None else []
     result = copy.deepcopy(dashboard)
     if isinstance(result.get("dashboard"), dict) and "panels" not in result and "title" not in result:
-        raise DashboardError("this looks like an API response ({dashboard: ..., meta: ...}); pass its "
-                             "'dashboard' member instead")
+        raise DashboardError("%sthis looks like an API response ({dashboard: ..., meta: ...})" % prefix,
+                             "pass its 'dashboard' member instead")
     title = result.get("title")
     if isinstance(title, str):
         result["title"] = title.strip()
     wanted_uid = uid or result.get("uid")
     if not wanted_uid and not result.get("title"):
-        raise DashboardError("the dashboard has neither a uid nor a title; set 'uid' or give it a title")
+        raise DashboardError("%sthe dashboard has neither a uid nor a title" % prefix,
+                             "set 'uid' or give it a title")
     if not result.get("title"):
-        raise DashboardError("the dashboard %s has no title; Grafana refuses to save a dashboard without one"
-                             % wanted_uid)
+        raise DashboardError("%sthe dashboard %s has no title; Grafana refuses to save a dashboard without one"
+                             % (prefix, wanted_uid))
     wanted_uid = (wanted_uid or stable_uid(result["title"])).strip()
     if not UID_PATTERN.match(wanted_uid):
-        raise DashboardError("invalid dashboard uid %r: use at most 40 characters of a-z, A-Z, 0-9, - and _"
-                             % wanted_uid)
+        raise DashboardError("%sinvalid dashboard uid %r" % (prefix, wanted_uid),
+                             "use at most 40 characters of a-z, A-Z, 0-9, - and _")
     result["uid"] = wanted_uid
     result.pop("id", None)
 
     mapping = dict(datasource_uids or {})
     inputs = result.get("__inputs") or []
-    resolved = resolve_inputs(inputs, mapping, datasources)
+    try:
+        resolved = resolve_inputs(inputs, mapping, datasources)
+    except DashboardError as exc:
+        if not prefix:
+            raise
+        raise DashboardError(prefix + exc.cause, exc.hint)
     input_names = set(item.get("name") for item in inputs if isinstance(item, dict))
     if resolved:
         result = _substitute_inputs(result, resolved)
@@ -310,65 +442,117 @@ def prepare_dashboard(dashboard, *, datasource_uids=None, datasources=None, add_
 
     input_types = dict((name, entry["type"]) for name, entry in resolved.items() if entry["type"])
     if add_environment:
-        _add_environment(result, environment_label, _Datasources(result, datasources, input_types), notes)
+        try:
+            _add_environment(result, environment_label, DatasourceResolver(result, datasources, input_types), notes)
+        except DashboardError as exc:
+            if not prefix:
+                raise
+            raise DashboardError(prefix + exc.cause, exc.hint)
     return result
 
 
-def _first_prometheus_ref(dashboard, types):
-    for panel in all_panels(dashboard):
-        for ref in [panel.get("datasource")] + [t.get("datasource") for t in panel.get("targets") or [] if isinstance(t, dict)]:
-            if isinstance(ref, dict) and ref.get("uid") and types.type_of(ref) in PROMETHEUS_TYPES:
-                return {"type": types.type_of(ref), "uid": ref["uid"]}
-    return None
+def _unknown_type(ref, types):
+    """Why the type of ``ref`` is unknown, for the notes."""
+    if _is_empty_ref(ref) or ref == "default":
+        if not types.has_servers:
+            return "the type of the default datasource is unknown without the server's datasources"
+        return "none of the server's datasources is the default datasource (isDefault), so its type is unknown"
+    uid = ref.get("uid") if isinstance(ref, dict) else ref
+    if types.variable_name(uid) is not None:
+        return "the datasource %s is neither a datasource variable nor an __inputs entry" % uid
+    if not types.has_servers:
+        return "the type of datasource %r is unknown without the server's datasources" % (uid,)
+    return "datasource %r is not one of the server's datasources" % (uid,)
+
+
+def _query_fields(kind, holder):
+    """The PromQL-bearing (container, key) pairs of a target, variable or annotation."""
+    if kind == "variable":
+        query = holder.get("query")
+        if isinstance(query, dict):
+            return [(query, "query")] if isinstance(query.get("query"), str) and query["query"].strip() else []
+        return [(holder, "query")] if isinstance(query, str) and query.strip() else []
+    fields = [(holder, "expr")] if isinstance(holder.get("expr"), str) and holder["expr"].strip() else []
+    inner = holder.get("target")
+    if kind == "annotation" and isinstance(inner, dict) and isinstance(inner.get("expr"), str) and inner["expr"].strip():
+        fields.append((inner, "expr"))
+    return fields
 
 
 def _add_environment(dashboard, label, types, notes):
     value = "$" + label
-    templating = dashboard.setdefault("templating", {})
-    variables = templating.setdefault("list", [])
-    for var in variables:
-        if not isinstance(var, dict) or var.get("type") != "query" or var.get("name") == label:
-            continue
-        if not _is_prometheus(types.type_of(var.get("datasource"))):
-            continue
-        query = var.get("query")
-        try:
-            if isinstance(query, str) and query.strip():
-                var["query"] = _inject_variable_query(query, label, value)
-                if isinstance(var.get("definition"), str) and var["definition"].strip() == query.strip():
-                    var["definition"] = var["query"]
-            elif isinstance(query, dict) and isinstance(query.get("query"), str) and query["query"].strip():
-                old = query["query"]
-                query["query"] = _inject_variable_query(old, label, value)
-                if isinstance(var.get("definition"), str) and var["definition"].strip() == old.strip():
-                    var["definition"] = query["query"]
-        except PromQLError as exc:
-            raise DashboardError("template variable %r: invalid PromQL query: %s" % (var.get("name"), exc))
-    if not any(isinstance(var, dict) and var.get("name") == label for var in variables):
-        variables.insert(0, environment_variable(label, _first_prometheus_ref(dashboard, types)))
-
+    matcher = '%s=~"%s"' % (label, value)
+    library_targets = set(id(target) for panel in all_panels(dashboard) if panel.get("libraryPanel")
+                          for target in panel.get("targets") or [])
     for panel in all_panels(dashboard):
         if panel.get("libraryPanel"):
             lib = panel["libraryPanel"]
             notes.append("library panel %r (uid %s) left unchanged: add the %s filter in the library panel itself"
                          % (lib.get("name") or panel.get("title"), lib.get("uid"), label))
+    prometheus_refs = []
+    for where, ref, holder in list(iter_datasource_refs(dashboard)):
+        if holder is None or id(holder) in library_targets:
             continue
-        panel_type = types.type_of(panel.get("datasource"))
-        for target in panel.get("targets") or []:
-            if not isinstance(target, dict) or not isinstance(target.get("expr"), str) or not target["expr"].strip():
-                continue
-            ref = target.get("datasource")
-            if ref in (None, "") or (isinstance(ref, dict) and not ref.get("type") and not ref.get("uid")):
-                ds_type = panel_type
-            else:
-                ds_type = types.type_of(ref)
-            if ds_type == "-- Mixed --" or not _is_prometheus(ds_type):
-                continue
+        kind = "variable" if "variable" in where else "annotation" if "annotation" in where else "target"
+        if kind == "variable" and (holder.get("type") != "query" or holder.get("name") == label):
+            continue
+        fields = _query_fields(kind, holder)
+        if not fields:
+            continue
+        ds_type = types.type_of(ref)
+        if ds_type is None:
+            notes.append("%s: %s: left without %s" % (describe_where(where), _unknown_type(ref, types), matcher))
+            continue
+        if not _is_prometheus(ds_type):
+            continue  # Loki, CloudWatch...: their queries are not PromQL
+        prometheus_refs.append(ref)
+        for container, key in fields:
+            old = container[key]
             try:
-                target["expr"] = add_label_matcher(target["expr"], label, value)
+                if kind == "variable":
+                    new, found = _inject_variable_query(old, label, value)
+                else:
+                    new, found = inject_label(old, label, value)
             except PromQLError as exc:
-                raise DashboardError("panel %r target %s: invalid PromQL %r: %s"
-                                     % (panel.get("title", ""), target.get("refId", "?"), target["expr"], exc))
+                raise DashboardError("%s: invalid PromQL %r: %s" % (describe_where(where), old, exc))
+            container[key] = new
+            notes.extend("%s: %s" % (describe_where(where), note) for note in found)
+            if kind == "variable" and isinstance(holder.get("definition"), str) \
+                    and holder["definition"].strip() == old.strip():
+                holder["definition"] = new
+
+    variables = section_list(dashboard, "templating")
+    if any(isinstance(var, dict) and var.get("name") == label for var in variables):
+        return
+    if not prometheus_refs:
+        notes.append("no Prometheus query: the $%s variable was not added" % label)
+        return
+    templating = dashboard.setdefault("templating", {})
+    if not isinstance(templating, dict) or not isinstance(templating.setdefault("list", []), list):
+        raise DashboardError("templating must be an object with a list of variables ({\"list\": [...]}), got %s"
+                             % json.dumps(templating)[:80])
+    variables = templating["list"]
+    datasource = _prometheus_datasource(variables, types, prometheus_refs)
+    position = 0
+    name = types.variable_name((datasource or {}).get("uid"))
+    for index, var in enumerate(variables):
+        if isinstance(var, dict) and var.get("name") == name:
+            position = index + 1  # after the datasource variable it uses
+    variables.insert(position, environment_variable(label, datasource))
+
+
+def _prometheus_datasource(variables, types, prometheus_refs):
+    """The dashboard's Prometheus datasource for the new variable: its Prometheus datasource
+    variable, else the first Prometheus reference of its queries, else the default."""
+    for var in variables:
+        if isinstance(var, dict) and var.get("type") == "datasource" and var.get("query") in PROMETHEUS_TYPES \
+                and var.get("name"):
+            return {"type": var["query"], "uid": "${%s}" % var["name"]}
+    for ref in prometheus_refs:
+        reference = types.reference(ref)
+        if reference:
+            return reference
+    return None
 
 
 def normalize_for_compare(dashboard):
@@ -389,19 +573,16 @@ def normalize_for_compare(dashboard):
     return result
 
 
-def dashboards_equal(desired, actual):
-    return normalize_for_compare(desired) == normalize_for_compare(actual)
-
-
 def to_json(value):
     """Canonical JSON text (sorted keys, indented) for diffs."""
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def load_json(text, source="<string>"):
-    """Parse dashboard JSON; on error, raise DashboardError naming the source, line and column."""
+    """Parse dashboard JSON: a dict. On invalid JSON, or JSON that is not an object (a list, a
+    string, a number), raise DashboardError naming the source (and line and column)."""
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except ValueError as exc:
         line = getattr(exc, "lineno", None)
         column = getattr(exc, "colno", None)
@@ -409,7 +590,7 @@ def load_json(text, source="<string>"):
         if line is not None:
             raise DashboardError("invalid JSON in %s at line %s column %s: %s" % (source, line, column, reason))
         raise DashboardError("invalid JSON in %s: %s" % (source, exc))
-
-
-# Public name of the datasource-type resolver (the doctor uses it).
-DatasourceTypes = _Datasources
+    if not isinstance(value, dict):
+        raise DashboardError("%s: the JSON is a %s, not an object" % (source, type(value).__name__),
+                             'a dashboard file holds one dashboard object ({"title": ..., "panels": [...]})')
+    return value

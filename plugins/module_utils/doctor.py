@@ -32,7 +32,7 @@ import re
 from ansible_collections.monitoring.stack.plugins.module_utils import otel
 from ansible_collections.monitoring.stack.plugins.module_utils import promql
 from ansible_collections.monitoring.stack.plugins.module_utils.dashboard_transforms import (
-    DashboardError, PROMETHEUS_TYPES, _Datasources, all_panels, resolve_inputs)
+    DashboardError, PROMETHEUS_TYPES, DatasourceResolver, all_panels, iter_datasource_refs, resolve_inputs)
 from ansible_collections.monitoring.stack.plugins.module_utils.grafana_provisioning import normalize_datasources
 
 try:
@@ -280,29 +280,21 @@ def prometheus_queries(dashboard, datasources=None):
     included) and Prometheus query variables. [{panel, ref_id, expr, variable}]."""
     inputs = [i for i in dashboard.get("__inputs") or [] if isinstance(i, dict)]
     input_types = dict((i["name"], i.get("pluginId")) for i in inputs if i.get("name") and i.get("pluginId"))
-    types = _Datasources(dashboard, datasources, input_types)
+    types = DatasourceResolver(dashboard, datasources, input_types)
     queries = []
-    for panel in all_panels(dashboard):
-        panel_type = types.type_of(panel.get("datasource"))
-        for target in panel.get("targets") or []:
-            if not isinstance(target, dict) or not isinstance(target.get("expr"), str) or not target["expr"].strip():
-                continue
-            ref = target.get("datasource")
-            empty = ref in (None, "") or (isinstance(ref, dict) and not ref.get("type") and not ref.get("uid"))
-            ds_type = panel_type if empty else types.type_of(ref)
-            if ds_type is not None and ds_type not in PROMETHEUS_TYPES:
-                continue
-            queries.append({"panel": panel.get("title") or "(untitled panel)", "ref_id": target.get("refId", ""),
-                            "expr": target["expr"], "variable": None})
-    for var in _variables(dashboard):
-        if var.get("type") != "query":
+    for where, ref, holder in iter_datasource_refs(dashboard):
+        if holder is None or "annotation" in where:
             continue
-        ds_type = types.type_of(var.get("datasource"))
+        ds_type = types.type_of(ref)
         if ds_type is not None and ds_type not in PROMETHEUS_TYPES:
             continue
-        expr = variable_promql(var.get("query"))
-        if expr:
-            queries.append({"panel": None, "ref_id": None, "expr": expr, "variable": var["name"]})
+        if "variable" in where:
+            expr = variable_promql(holder.get("query")) if holder.get("type") == "query" else None
+            if expr:
+                queries.append({"panel": None, "ref_id": None, "expr": expr, "variable": where["variable"]})
+        elif isinstance(holder.get("expr"), str) and holder["expr"].strip():
+            queries.append({"panel": where["panel"], "ref_id": holder.get("refId", ""),
+                            "expr": holder["expr"], "variable": None})
     return queries
 
 
@@ -602,15 +594,9 @@ def _datasource_findings(source, dashboard, datasources):
                 "use a datasource variable (${datasource}) or the provisioned uid; the grafana_dashboard module "
                 "remaps uids with datasource_uids: {%s: <uid>}" % value))
 
-    for panel in all_panels(dashboard):
-        where = {"panel": panel.get("title") or "(untitled panel)"}
-        check(panel.get("datasource"), where)
-        for target in panel.get("targets") or []:
-            if isinstance(target, dict):
-                check(target.get("datasource"), dict(where, ref_id=target.get("refId")))
-    for var in variables.values():
-        if var.get("type") == "query":
-            check(var.get("datasource"), {"variable": var["name"]})
+    for where, ref, holder in iter_datasource_refs(dashboard):
+        if "annotation" not in where and ("variable" not in where or holder.get("type") == "query"):
+            check(ref, where)
     return findings
 
 

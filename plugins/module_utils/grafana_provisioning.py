@@ -16,7 +16,13 @@ from __future__ import annotations
 import json
 import re
 
-UID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+from ansible_collections.monitoring.stack.plugins.module_utils.dashboard_transforms import (
+    BUILTIN_DATASOURCES,
+    UID_PATTERN,
+    DatasourceResolver,
+    iter_datasource_refs,
+)
+
 # Datasource types that do not take a URL (they talk to an AWS API or to Grafana itself).
 URL_OPTIONAL_TYPES = frozenset([
     "cloudwatch", "grafana-testdata-datasource", "testdata", "grafana", "grafana-x-ray-datasource",
@@ -24,7 +30,7 @@ URL_OPTIONAL_TYPES = frozenset([
 ])
 ORG_ROLES = ("Viewer", "Editor", "Admin")
 # References that are not datasource uids: built-in pseudo datasources and variables.
-_BUILTIN_REFS = frozenset(["-- Mixed --", "-- Grafana --", "-- Dashboard --", "grafana", "default"])
+_BUILTIN_REFS = frozenset(BUILTIN_DATASOURCES + ("default",))
 _INI_KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
 
@@ -251,29 +257,19 @@ def parse_dashboard(text, source):
     return value
 
 
-def datasource_refs(value):
-    """Every datasource reference in a dashboard: ``(kind, ref)`` with kind ``uid`` or ``name``.
+def datasource_refs(dashboard):
+    """Every datasource reference of a dashboard: ``(kind, ref)`` with kind ``uid`` or ``name``.
 
-    Variables (``$ds``, ``${DS_X}``) and Grafana's built-in pseudo datasources are skipped.
+    Walked with ``dashboard_transforms.iter_datasource_refs`` (panels, collapsed rows, targets,
+    variables, annotations). Variables (``$ds``, ``${DS_X}``, ``[[ds]]``) and Grafana's built-in
+    pseudo datasources are skipped.
     """
     refs = []
-
-    def visit(node):
-        if isinstance(node, dict):
-            for key, item in node.items():
-                if key == "datasource":
-                    if isinstance(item, dict):
-                        uid = item.get("uid")
-                        if isinstance(uid, str) and uid and not uid.startswith("$") and uid not in _BUILTIN_REFS:
-                            refs.append(("uid", uid))
-                    elif isinstance(item, str) and item and not item.startswith("$") and item not in _BUILTIN_REFS:
-                        refs.append(("name", item))
-                visit(item)
-        elif isinstance(node, list):
-            for item in node:
-                visit(item)
-
-    visit(value)
+    for _where, ref, _target in iter_datasource_refs(dashboard):
+        kind, value = ("uid", ref.get("uid")) if isinstance(ref, dict) else ("name", ref)
+        if isinstance(value, str) and value and value not in _BUILTIN_REFS \
+                and DatasourceResolver.variable_name(value) is None and not value.startswith("$"):
+            refs.append((kind, value))
     return refs
 
 
@@ -297,9 +293,9 @@ def dashboard_problems(dashboards, datasources):
                 problems.append("%s: dashboard uid %r is also the uid of %s" % (source, uid, seen[uid]))
             else:
                 seen[uid] = source
-        missing_uids = sorted(set(ref for kind, ref in datasource_refs(dashboard) if kind == "uid") - known_uids)
-        missing_names = sorted(set(ref for kind, ref in datasource_refs(dashboard) if kind == "name")
-                               - known_names - known_uids)
+        refs = datasource_refs(dashboard)
+        missing_uids = sorted(set(ref for kind, ref in refs if kind == "uid") - known_uids)
+        missing_names = sorted(set(ref for kind, ref in refs if kind == "name") - known_names - known_uids)
         if missing_uids:
             problems.append("%s: references datasource uid(s) %s that no provisioned datasource has (known: %s); "
                             "map them with grafana_dashboard_datasource_uids or add the datasources"

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.monitoring.stack.plugins.module_utils.common import is_label_name
+
 try:
     import promql_parser
     HAS_PROMQL_PARSER = True
@@ -38,7 +40,15 @@ _AGGREGATIONS = frozenset((
     "sum", "avg", "count", "min", "max", "group", "stddev", "stdvar", "topk", "bottomk",
     "quantile", "count_values", "limitk", "limit_ratio"))
 _NUMBER_WORDS = frozenset(("inf", "nan"))
+# Arguments (0-based) that must be scalars: a lone variable there stands for a number.
+_SCALAR_ARGS = {
+    "topk": (0,), "bottomk": (0,), "limitk": (0,), "limit_ratio": (0,), "quantile": (0,),
+    "histogram_quantile": (0,), "quantile_over_time": (0,), "histogram_fraction": (0, 1),
+    "clamp": (1, 2), "clamp_max": (1,), "clamp_min": (1,), "round": (1,), "predict_linear": (1,),
+    "holt_winters": (1, 2), "double_exponential_smoothing": (1, 2), "vector": (0,),
+}
 
+# Grafana's variable syntaxes: ${name}, ${name:format}, $name, [[name]], [[name:format]].
 _VAR = r"\$\{[^}]*\}|\$[A-Za-z0-9_]+|\[\[[A-Za-z0-9_.:]+\]\]"
 _TOKEN = re.compile(r"""
     (?P<ws>\s+)
@@ -49,9 +59,17 @@ _TOKEN = re.compile(r"""
   | (?P<ident>(?:[A-Za-z_]|%(var)s)(?:[A-Za-z0-9_:]|%(var)s)*)
   | (?P<op>=~|!~|!=|==|<=|>=|[-+*/%%^<>=,(){}\[\]@:])
 """ % {"var": _VAR}, re.VERBOSE)
+# Inside [range:step] and after ``offset`` only durations appear, and a duration may be built
+# from variables (``$__range``, ``${__range_s}s``); there ``:`` separates range and step
+# instead of being part of a name.
+_DURATION = re.compile(r"""
+    (?P<ws>\s+)
+  | (?P<duration>(?:%(var)s|[0-9]+(?:\.[0-9]+)?(?:ms|[smhdwy])?)(?:%(var)s|[0-9]+(?:ms|[smhdwy])?|ms|[smhdwy])*)
+""" % {"var": _VAR}, re.VERBOSE)
 _ONLY_VAR = re.compile(r"^(?:%s)$" % _VAR)
 _ANY_VAR = re.compile(_VAR)
 PLACEHOLDER_PREFIX = "__grafana_var_"
+_WHOLE_PLACEHOLDER = re.compile(r"^%s[0-9]+$" % PLACEHOLDER_PREFIX)
 
 
 class _Tok(object):
@@ -64,11 +82,28 @@ class _Tok(object):
         return "%s(%r)" % (self.kind, self.text)
 
 
+def _expects_duration(tokens, ranges_open):
+    """Whether the next token is a duration: inside [...] or right after ``offset`` (or ``offset -``)."""
+    if ranges_open:
+        return True
+    if not tokens:
+        return False
+    last = tokens[-1]
+    if last.kind == "ident" and last.text.lower() == "offset":
+        return True
+    return last.text in ("-", "+") and len(tokens) > 1 and tokens[-2].text.lower() == "offset"
+
+
 def _tokenize(expr):
     tokens = []
+    ranges = []  # open "[": a range or a subquery range:step, which hold durations only
     pos = 0
     while pos < len(expr):
-        match = _TOKEN.match(expr, pos)
+        match = None
+        if _expects_duration(tokens, bool(ranges)):
+            match = _DURATION.match(expr, pos)
+        if match is None:
+            match = _TOKEN.match(expr, pos)
         if not match:
             raise PromQLError("unexpected character %r at position %d" % (expr[pos], pos))
         kind = match.lastgroup
@@ -79,6 +114,10 @@ def _tokenize(expr):
                     kind = "var"
                 elif text.lower() in _NUMBER_WORDS:
                     kind = "number"
+            elif kind == "op" and text == "[":
+                ranges.append(True)
+            elif kind == "op" and text == "]" and ranges:
+                ranges.pop()
             tokens.append(_Tok(kind, match.start(), match.end(), text))
         pos = match.end()
     return tokens
@@ -121,7 +160,7 @@ def _brace_groups(tokens, open_index, close_index):
             labels, last = set(), None
             j += 1
             continue
-        if tok.kind in ("ident", "string") and j + 1 < close_index and tokens[j + 1].text in MATCH_OPS:
+        if tok.kind in ("ident", "string", "var") and j + 1 < close_index and tokens[j + 1].text in MATCH_OPS:
             labels.add(_unquote(tok.text))
             last = tokens[min(j + 2, close_index - 1)]
             j += 3
@@ -134,16 +173,12 @@ def _brace_groups(tokens, open_index, close_index):
     return groups
 
 
-def find_selectors(expr):
-    """Vector selectors of ``expr`` as found in its text.
-
-    Returns [{"name": metric name or "", "name_end": offset after the name or None,
-    "braces": (open offset, close offset) or None, "groups": [(label set, insert offset, text
-    before, text after)]}]. Grafana variables count as (parts of) names; a lone variable is not a selector.
-    """
-    tokens = _tokenize(expr)
+def _find_selectors(tokens):
+    """Vector selectors as found in the text: [{"name": metric name or "", "name_end": offset after
+    the name or None, "braces": (open offset, close offset) or None, "groups": [(label set, insert
+    offset, text before, text after)]}]. A lone variable is not a selector."""
     selectors = []
-    stack = []  # (kind, close char); kind: "labels" | "matchers" | "range" | "expr"
+    stack = []  # kind per open bracket: "labels" | "matchers" | "range" | "expr"
     i = 0
     while i < len(tokens):
         tok = tokens[i]
@@ -208,61 +243,104 @@ def _quote(value):
 def substitute_variables(expr, mode="number"):
     """Replace Grafana variables outside string literals with parseable placeholders.
 
-    Inside ``[...]`` and after ``offset`` a variable becomes a duration; glued to a name or
-    before ``{``/``[`` it becomes a name; elsewhere a number (``mode="number"``) or a name
-    (``mode="name"``). Returns the substituted text.
+    In a range, a subquery step and after ``offset`` a variable becomes a duration; glued to a
+    name, before ``{``/``[``, as a label name or in a by/on list it becomes a name; after ``@``
+    and as a scalar argument (``topk($n, ...)``) a number; elsewhere a number
+    (``mode="number"``) or a metric name (``mode="vector"``). Returns the substituted text.
     """
-    tokens = _tokenize(expr)
+    return _substitute(expr, _tokenize(expr), mode)[0]
+
+
+def _call_name(tokens, open_index):
+    """The function or aggregation whose argument list opens at ``tokens[open_index]``."""
+    if open_index == 0:
+        return None
+    prev = tokens[open_index - 1]
+    if prev.kind == "ident":
+        return prev.text.lower()
+    if prev.text == ")":  # sum by (le) (...): skip the label list back to the aggregation
+        depth = 0
+        for j in range(open_index - 1, -1, -1):
+            if tokens[j].text == ")":
+                depth += 1
+            elif tokens[j].text == "(":
+                depth -= 1
+                if depth == 0:
+                    if j >= 2 and tokens[j - 1].text.lower() in ("by", "without"):
+                        return tokens[j - 2].text.lower()
+                    return None
+    return None
+
+
+def _substitute(expr, tokens, mode):
+    """(text with placeholders, {placeholder: the variable it stands for})."""
     out = []
     last = 0
-    stack = []
-    counter = [0]
+    stack = []  # per open bracket: [char, call name, argument index, is a label list]
+    placeholders = {}
 
-    def name():
-        counter[0] += 1
-        return "%s%d" % (PLACEHOLDER_PREFIX, counter[0])
+    def name(original):
+        placeholder = "%s%d" % (PLACEHOLDER_PREFIX, len(placeholders) + 1)
+        placeholders[placeholder] = original
+        return placeholder
 
     for i, tok in enumerate(tokens):
+        top = stack[-1] if stack else None
         if tok.kind == "op":
             if tok.text in "([{":
-                stack.append(tok.text)
+                prev = tokens[i - 1] if i > 0 else None
+                labels = tok.text == "(" and prev is not None and prev.text.lower() in _GROUPING
+                stack.append([tok.text, _call_name(tokens, i) if tok.text == "(" else None, 0, labels])
             elif tok.text in ")]}" and stack:
                 stack.pop()
+            elif tok.text == "," and top is not None:
+                top[2] += 1
             continue
-        if tok.kind not in ("ident", "var") or not _ANY_VAR.search(tok.text):
+        if tok.kind not in ("ident", "var", "duration") or not _ANY_VAR.search(tok.text):
             continue
         prev = tokens[i - 1] if i > 0 else None
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-        if tok.kind == "ident":
-            replacement = _ANY_VAR.sub(lambda m: name(), tok.text)
-        elif (stack and stack[-1] == "[") or (prev is not None and prev.text.lower() == "offset"):
+        if tok.kind == "duration":
             replacement = "1m"
-        elif (nxt is not None and nxt.text in ("{", "[")) or (stack and stack[-1] in ("{",)) or mode == "name":
-            replacement = name()
-        elif prev is not None and prev.text == "(" and i > 1 and tokens[i - 2].text.lower() in _GROUPING:
-            replacement = name()
-        elif prev is not None and prev.text == "," and stack and stack[-1] == "(" and _in_label_list(tokens, i):
-            replacement = name()
+        elif tok.kind == "ident":
+            replacement = _ANY_VAR.sub(lambda m: name(m.group(0)), tok.text)
+        elif prev is not None and prev.text == "@":
+            replacement = "1"
+        elif (nxt is not None and nxt.text in ("{", "[")) or (top is not None and (top[0] == "{" or top[3])):
+            replacement = name(tok.text)
+        elif top is not None and top[0] == "(" and top[2] in _SCALAR_ARGS.get(top[1], ()):
+            replacement = "1"
+        elif mode == "vector":
+            replacement = name(tok.text)
         else:
             replacement = "1"
         out.append(expr[last:tok.start])
         out.append(replacement)
         last = tok.end
     out.append(expr[last:])
-    return "".join(out)
+    return "".join(out), placeholders
 
 
-def _in_label_list(tokens, index):
-    depth = 0
-    for j in range(index - 1, -1, -1):
-        text = tokens[j].text
-        if text == ")":
-            depth += 1
-        elif text == "(":
-            if depth == 0:
-                return j > 0 and tokens[j - 1].text.lower() in _GROUPING
-            depth -= 1
-    return False
+def _parse(expr, tokens):
+    """(AST, placeholders) of ``expr``: a lone variable is first read as a number, then as a metric."""
+    if not HAS_PROMQL_PARSER:
+        raise PromQLError("the Python package promql-parser is required (pip install promql-parser): %s"
+                          % PROMQL_PARSER_IMPORT_ERROR)
+    if not expr or not expr.strip():
+        raise PromQLError("empty query")
+    first_error = None
+    tried = set()
+    for mode in ("number", "vector"):
+        text, placeholders = _substitute(expr, tokens, mode)
+        if text in tried:
+            continue  # no lone variable: the second reading is the same text
+        tried.add(text)
+        try:
+            return promql_parser.parse(text), placeholders
+        except Exception as exc:  # the parser raises ValueError, pyo3 errors on some inputs
+            if first_error is None:
+                first_error = exc
+    raise PromQLError(str(first_error).strip() or first_error.__class__.__name__)
 
 
 def parse(expr):
@@ -270,21 +348,7 @@ def parse(expr):
 
     Raises PromQLError with the parser's message for invalid PromQL.
     """
-    if not HAS_PROMQL_PARSER:
-        raise PromQLError("the Python package promql-parser is required (pip install promql-parser): %s"
-                          % PROMQL_PARSER_IMPORT_ERROR)
-    if not expr or not expr.strip():
-        raise PromQLError("empty query")
-    first_error = None
-    for mode in ("number", "name"):
-        try:
-            return promql_parser.parse(substitute_variables(expr, mode))
-        except PromQLError:
-            raise
-        except Exception as exc:  # the parser raises ValueError, pyo3 errors on some inputs
-            if first_error is None:
-                first_error = exc
-    raise PromQLError(str(first_error).strip() or first_error.__class__.__name__)
+    return _parse(expr, _tokenize(expr) if expr else [])[0]
 
 
 def validate(expr):
@@ -315,30 +379,43 @@ def _has_label(selector, label):
     return all(any(m.name == label for m in group) for group in groups)
 
 
-def _counts_as_selector(node):
-    if not node.name or not node.name.startswith(PLACEHOLDER_PREFIX):
-        return True
-    return bool(node.matchers.matchers or node.matchers.or_matchers)
+def _is_variable_selector(node):
+    """A selector whose whole metric name is a Grafana variable, with no matchers: ``rate($metric[5m])``."""
+    return bool(node.name and _WHOLE_PLACEHOLDER.match(node.name)
+                and not (node.matchers.matchers or node.matchers.or_matchers))
 
 
-def add_label_matcher(expr, label, value, op="=~"):
-    """Add ``label <op> "value"`` to every vector selector of ``expr`` and return the new text.
+def inject_label(expr, label, value, op="=~"):
+    """Add ``label <op> "value"`` to every vector selector of ``expr``: (new text, notes).
 
     Selectors that already have a matcher on ``label`` are left as written; nothing else in the
-    text changes (spacing, comments, Grafana variables stay). Raises PromQLError when ``expr`` is
-    not valid PromQL or the result would not carry the matcher everywhere.
+    text changes (spacing, comments, Grafana variables stay). What cannot be filtered is left
+    alone and described in ``notes``: a selector that is only a variable (``rate($metric[5m])``)
+    or a query that is only a variable. Raises PromQLError when ``expr`` is not valid PromQL or
+    the result would not carry the matcher everywhere.
     """
     if op not in MATCH_OPS:
         raise PromQLError("unknown matcher operator %r (use one of %s)" % (op, ", ".join(MATCH_OPS)))
-    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", label or ""):
+    if not is_label_name(label):
         raise PromQLError("invalid label name %r" % label)
-    ast = parse(expr)
-    selectors = find_selectors(expr)
-    expected = [s for s in _ast_selectors(ast) if _counts_as_selector(s)]
+    tokens = _tokenize(expr) if expr else []
+    ast, placeholders = _parse(expr, tokens)
+    matcher = "%s%s%s" % (label, op, _quote(value))
+    notes = []
+    if len(tokens) == 1 and tokens[0].kind == "var":
+        notes.append("the whole query is the Grafana variable %s: left without %s" % (tokens[0].text, matcher))
+        return expr, notes
+    selectors = _find_selectors(tokens)
+    expected = []
+    for node in _ast_selectors(ast):
+        if _is_variable_selector(node):
+            notes.append("%s is a Grafana variable standing for a metric: its selector was left without %s"
+                         % (placeholders.get(node.name, node.name), matcher))
+        else:
+            expected.append(node)
     if len(expected) != len(selectors):
         raise PromQLError("could not locate every selector in %r (found %d of %d)"
                           % (expr, len(selectors), len(expected)))
-    matcher = "%s%s%s" % (label, op, _quote(value))
     inserts = []  # (offset, text)
     for selector in selectors:
         if selector["braces"] is None:
@@ -348,7 +425,7 @@ def add_label_matcher(expr, label, value, op="=~"):
             if label not in labels:
                 inserts.append((offset, prefix + matcher + suffix))
     if not inserts:
-        return expr
+        return expr, notes
     result = expr
     for offset, text in sorted(inserts, key=lambda item: item[0], reverse=True):
         result = result[:offset] + text + result[offset:]
@@ -356,7 +433,12 @@ def add_label_matcher(expr, label, value, op="=~"):
         new_ast = parse(result)
     except PromQLError as exc:  # pragma: no cover - a lexer defect; never hand out broken PromQL
         raise PromQLError("adding %s to %r gave invalid PromQL (%s)" % (matcher, expr, exc))
-    missing = [s for s in _ast_selectors(new_ast) if _counts_as_selector(s) and not _has_label(s, label)]
+    missing = [s for s in _ast_selectors(new_ast) if not _is_variable_selector(s) and not _has_label(s, label)]
     if missing:  # pragma: no cover - same
         raise PromQLError("could not add %s to every selector of %r" % (matcher, expr))
-    return result
+    return result, notes
+
+
+def add_label_matcher(expr, label, value, op="=~"):
+    """``inject_label`` without the notes: the new text only."""
+    return inject_label(expr, label, value, op)[0]

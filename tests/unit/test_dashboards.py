@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import promql_parser
 import pytest
 
 from ansible_collections.monitoring.stack.plugins.module_utils import doctor
+from ansible_collections.monitoring.stack.plugins.module_utils.dashboard_transforms import prepare_dashboard
 
 REPO = Path(__file__).resolve().parents[2]
 DASHBOARDS = REPO / "dashboards"
@@ -224,3 +227,34 @@ def test_docs_list_every_dashboard():
     docs = (REPO / "docs" / "dashboards.md").read_text()
     for uid, folder in EXPECTED.items():
         assert "`%s`" % uid in docs, uid
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_add_environment_leaves_the_shipped_dashboards_as_they_are(path):
+    """They filter on $environment already: preparing them with add_environment (as the grafana
+    role and modules do) changes nothing; the CloudWatch ones get no $environment variable."""
+    dashboard = _load(path)
+    notes = []
+    out = prepare_dashboard(dashboard, add_environment=True, report=notes,
+                            datasources=[{"name": "Prometheus", "type": "prometheus", "uid": "prometheus", "isDefault": True},
+                                         {"name": "CloudWatch", "type": "cloudwatch", "uid": "cloudwatch"}])
+    assert out == dashboard
+    if path in CW_FILES:
+        assert notes == ["no Prometheus query: the $environment variable was not added"]
+    else:
+        assert notes == []
+
+
+@pytest.mark.parametrize("path", PROM_FILES, ids=lambda p: p.name)
+def test_every_promql_passes_promtool(path, tmp_path):
+    """Prometheus' own parser on every query of the dashboard (as recording rules)."""
+    promtool = shutil.which("promtool")
+    if not promtool:
+        pytest.skip("promtool is not installed: the Prometheus parser check cannot run")
+    queries = _prom_queries(_load(path))
+    rules = [{"record": "dashboard:query_%d" % index, "expr": _parseable(expr)} for index, (_w, expr, _v) in enumerate(queries)]
+    rule_file = tmp_path / "rules.yml"
+    rule_file.write_text(json.dumps({"groups": [{"name": path.stem, "rules": rules}]}))
+    proc = subprocess.run([promtool, "check", "rules", str(rule_file)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "SUCCESS: %d rules found" % len(rules) in proc.stdout

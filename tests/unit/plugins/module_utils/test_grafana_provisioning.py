@@ -163,3 +163,23 @@ def test_users_and_role_mapping():
         "grafana_users[1]: password must not be empty or 'admin'",
         "grafana_users[2]: x is listed twice",
     ]
+
+
+def test_dashboard_problems_walk_variables_and_annotations_and_skip_every_variable_form():
+    """The provisioning check walks dashboards with the transforms' walker: variables and
+    annotations are checked, and $ds, ${ds}, ${ds:raw} and [[ds]] are variables, not names."""
+    board = {"uid": "d",
+             "annotations": {"list": [
+                 {"builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"}, "name": "Annotations & Alerts"},
+                 {"name": "Deploys", "datasource": "Old Loki", "expr": "{app=\"x\"}"}]},
+             "templating": {"list": [
+                 {"name": "ds", "type": "datasource", "query": "prometheus"},
+                 {"name": "job", "type": "query", "datasource": {"type": "prometheus", "uid": "gone-uid"},
+                  "query": "label_values(up, job)"}]},
+             "panels": [{"datasource": "[[ds]]", "targets": [{"refId": "A", "expr": "up"}]},
+                        {"datasource": "${ds:raw}"}, {"datasource": {"type": "datasource", "uid": "grafana"}}]}
+    assert dashboard_problems([("d.json", board)], GOOD_DATASOURCES) == [
+        "d.json: references datasource uid(s) gone-uid that no provisioned datasource has (known: amp, cloudwatch, "
+        "loki, prometheus, tempo); map them with grafana_dashboard_datasource_uids or add the datasources",
+        "d.json: references datasource(s) by name Old Loki that are not provisioned",
+    ]
