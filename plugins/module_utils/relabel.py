@@ -174,6 +174,8 @@ def _group_open(pattern, pos, frames):
         raise RelabelError("invalid or unsupported Perl syntax at %r (look-arounds, comments, "
                            "conditionals and back references are not RE2)" % pattern[pos:pos + 4])
     on, off, end = match.group(1), match.group(2), match.group(3)
+    if end == ":" and not on and off is None:
+        return "(?:", match.end(), {"flags": flags, "scoped": []}
     if set(on + (off or "")) - set("imsU"):
         raise RelabelError("invalid or unsupported Perl syntax: flags %r (RE2 knows i, m, s, U)" % match.group(0))
     if "U" in on + (off or ""):
@@ -268,7 +270,12 @@ def translate(pattern):
 def go_regex(pattern, anchored=True):
     """A compiled Python regex that matches what RE2 ``pattern`` matches (``anchored``: as
     Prometheus anchors relabel regexes, use ``fullmatch``-equivalent ``match``)."""
-    text = translate(pattern)
+    try:
+        text = translate(pattern)
+    except Unsupported as exc:
+        raise Unsupported("regex %r cannot be evaluated here: %s" % (pattern, exc))
+    except RelabelError as exc:
+        raise RelabelError("regex %r does not compile: %s" % (pattern, exc))
     try:
         return re.compile("(?:%s)\\Z" % text if anchored else text)
     except re.error as exc:

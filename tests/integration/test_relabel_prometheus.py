@@ -54,6 +54,8 @@ CASES = {
     "drop_one_bucket": [{"source_labels": ["__name__", "le"], "regex": r"http_request_duration_seconds_bucket;0\.1",
                          "action": "drop"}],
     "keep_prefixes": [{"source_labels": ["__name__"], "regex": "(http_.*|jvm_.*)", "action": "keep"}],
+    "keep_the_prometheus_role_way": [{"source_labels": ["__name__"], "regex": "(?:http_.*)|(?:jvm_.*)",
+                                      "action": "keep"}],
     "keep_is_anchored": [{"source_labels": ["__name__"], "regex": "http_", "action": "keep"}],
     "keep_capitalised_action": [{"source_labels": ["__name__"], "regex": "go_.*", "action": "Keep"}],
     "drop_custom_separator": [{"source_labels": ["method", "code"], "separator": "/", "regex": "POST/5..",

@@ -27,6 +27,9 @@ def test_joined_source_labels_match_an_empty_missing_label():
     ("a(?i)b|c", "aB", True),
     (r"\Qa.b\E", "axb", False),
     (r"\x{41}\101", "AA", True),
+    ("(?:http_.*)|(?:jvm_.*)", "jvm_x", True),          # the prometheus role's keep regex
+    ("(?i:A)b", "ab", True),
+    ("(?i:A)b", "aB", False),
 ])
 def test_re2_translation(pattern, text, matches):
     assert bool(relabel.go_regex(pattern).match(text)) is matches
