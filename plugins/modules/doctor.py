@@ -16,15 +16,20 @@ description:
     filter builds), the ADOT collector configs (files, data, or specs as taken by
     M(monitoring.stack.otel_config)) and the Grafana datasources, and reports every cause of "No data"
     it can see without a running server.
-  - C(metric_dropped) - a query's metric is removed by a scrape job's C(metric_relabel_configs)
-    (C(keep)/C(drop) on C(__name__)) or an ADOT C(filter) processor. A query pinned to jobs (a
-    literal C(job) matcher or the values of a custom/constant C($job) variable) is checked
-    against those jobs; any other query only when every scraped job drops the metric. The
-    synthetic series C(up) and C(scrape_*) are never dropped by relabelling.
+  - C(metric_dropped) - a query's metric is removed (or renamed) by a scrape job's
+    C(metric_relabel_configs), evaluated as Prometheus 2.42 evaluates every relabel action, or by
+    an ADOT C(filter) processor. The series relabelled carries the metric name, the job and the
+    query's literal C(label="value") matchers; other labels are taken as missing. A query pinned
+    to jobs (a literal C(job) matcher, the values of a custom/constant C($job) variable, or the
+    jobs a C(label_values(<selector>, job)) query variable can take) is checked against each of
+    those jobs; any other query only when every scraped job drops the metric. The synthetic
+    series C(up) and C(scrape_*) are never dropped by relabelling.
   - C(unknown_job) - a literal C(job="...") matcher (or a custom/constant C($job) value, or a
     literal C(job=~) regex) names no scraped job.
   - C(hardcoded_environment) - C(environment="prod") matchers, environment names in the dashboard
-    title, tags and panel titles, and a constant or single-value C($environment) variable.
+    title, tags and panel titles, and a constant or single-value C($environment) variable; in
+    ADOT configs, a literal environment in C(resource)/C(attributes) processors (the rule of
+    M(monitoring.stack.otel_config)'s validator).
   - C(unknown_datasource) - a datasource uid or name, an C(__inputs) entry or a datasource
     variable that no given datasource satisfies (only when O(datasources) or O(datasource_files) are given).
   - C(invalid_query) - PromQL that does not parse (Grafana variables are allowed).

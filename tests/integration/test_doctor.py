@@ -106,11 +106,18 @@ def _shipped_inputs(tmp_path, specs):
 
 def test_shipped_dashboards_pass_against_scrape_configs_of_their_jobs(playbook, tmp_path):
     """The default doctor_dashboards (the shipped dashboards/) against ADOT configs of three
-    Spring services, a node job and a FastAPI job."""
+    Spring services, a node job and a FastAPI job. Each service dashboard's $job offers only the
+    jobs that keep its own metric; the services overview offers every service, so its one JVM
+    panel is empty for the FastAPI job, and the doctor says so (a $job value that drops a metric
+    is reported even when other values keep it)."""
     result = playbook(str(PLAYBOOK), extravars=_shipped_inputs(tmp_path, SHIPPED_SPECS))
-    assert result.rc == 0, result
+    assert result.rc != 0, result
     task = result.result(TASK)
-    assert task["findings"] == [] and task["not_checked"] == []
+    assert [(f["uid"], f["check"], f["panel"]) for f in task["findings"]] == [
+        ("ms-overview", "metric_dropped", "JVM heap used")]
+    assert "for job reviewlens-api (a value $job can take)" in task["findings"][0]["problem"]
+    assert "let $job offer only the jobs this dashboard is for" in task["findings"][0]["fix"]
+    assert task["not_checked"] == []
     assert task["summary"]["dashboards"] == 9 and task["summary"]["queries"] > 100
     assert set(task["summary"]["scraped_jobs"]) == {"node", "reviewlens-api", "shop-web-api-metrics",
                                                     "shop-scheduler-metrics", "shop-worker-metrics"}
@@ -122,6 +129,9 @@ def test_shipped_scheduler_dashboard_needs_its_prefix_kept(playbook, tmp_path):
     result = playbook(str(PLAYBOOK), extravars=_shipped_inputs(tmp_path, specs))
     assert result.rc != 0
     findings = result.result(TASK)["findings"]
+    overview = [f["panel"] for f in findings if f["uid"] == "ms-overview"]
+    findings = [f for f in findings if f["uid"] != "ms-overview"]
+    assert overview == ["JVM heap used"], "the one finding of the shipped dashboards (test above)"
     assert findings and {f["uid"] for f in findings} == {"ms-spring-boot-scheduler"}
     assert all(f["check"] == "metric_dropped" and "tasks_scheduled_execution" in f["query"] for f in findings)
 
