@@ -87,12 +87,70 @@ options:
     default: []
   datasources:
     description:
-      - The Grafana datasources that will exist (C(name), C(type), C(uid)), for example the
-        C(grafana_datasources) of the grafana role. A datasource without a uid gets the one the
-        grafana role derives from its name.
+      - The Grafana datasources that will exist, in the format of the grafana role's
+        C(grafana_datasources) (Grafana's provisioning format). The doctor reads C(name), C(type)
+        and C(uid) only; a datasource without a uid gets the one the grafana role derives from its name.
+      - The secret fields of that format (C(secureJsonData), C(password), C(basicAuthPassword)) are
+        C(no_log) and never read; an unknown field is refused. The C(playbooks/doctor.yml)
+        playbook passes only C(name), C(type) and C(uid).
       - When neither this nor O(datasource_files) is given, datasources are not checked.
     type: list
     elements: dict
+    suboptions:
+      name:
+        description: The datasource name.
+        type: str
+      type:
+        description: The datasource plugin type (C(prometheus), C(loki), C(cloudwatch), ...).
+        type: str
+      uid:
+        description: The datasource uid.
+        type: str
+      secureJsonData:
+        description: Not read; accepted so that a provisioning entry can be passed as it is, and never shown.
+        type: dict
+      password:
+        description: Not read, never shown.
+        type: str
+      basicAuthPassword:
+        description: Not read, never shown.
+        type: str
+      access:
+        description: Not read.
+        type: str
+      url:
+        description: Not read.
+        type: str
+      user:
+        description: Not read.
+        type: str
+      database:
+        description: Not read.
+        type: str
+      basicAuth:
+        description: Not read.
+        type: bool
+      basicAuthUser:
+        description: Not read.
+        type: str
+      withCredentials:
+        description: Not read.
+        type: bool
+      isDefault:
+        description: Not read.
+        type: bool
+      jsonData:
+        description: Not read.
+        type: dict
+      orgId:
+        description: Not read.
+        type: int
+      version:
+        description: Not read.
+        type: int
+      editable:
+        description: Not read.
+        type: bool
   datasource_files:
     description:
       - Grafana datasource provisioning files (C(apiVersion), C(datasources)).
@@ -251,6 +309,19 @@ except ImportError:  # pragma: no cover - promql-parser or PyYAML missing
     IMPORT_ERROR = traceback.format_exc()
 
 
+# Grafana's datasource provisioning fields: the doctor reads name, type and uid; the secret ones
+# are no_log so that a grafana_datasources entry passed as it is never shows them.
+DATASOURCE_OPTIONS = dict(
+    name=dict(type="str"), type=dict(type="str"), uid=dict(type="str"),
+    secureJsonData=dict(type="dict", no_log=True), password=dict(type="str", no_log=True),
+    basicAuthPassword=dict(type="str", no_log=True),
+    access=dict(type="str"), url=dict(type="str"), user=dict(type="str"), database=dict(type="str"),
+    basicAuth=dict(type="bool"), basicAuthUser=dict(type="str"), withCredentials=dict(type="bool"),
+    isDefault=dict(type="bool"), jsonData=dict(type="dict"), orgId=dict(type="int"), version=dict(type="int"),
+    editable=dict(type="bool"),
+)
+
+
 def _inputs(params):
     dashboards = doc.load_dashboards(params["dashboards"])
     for index, item in enumerate(params["dashboard_data"]):
@@ -266,7 +337,8 @@ def _inputs(params):
         otel_configs.append((name, otel.build_config(spec)))
     datasources = None
     if params["datasources"] is not None or params["datasource_files"]:
-        datasources = list(params["datasources"] or [])
+        datasources = [dict((key, ds.get(key)) for key in ("name", "type", "uid") if ds.get(key) is not None)
+                       for ds in params["datasources"] or []]
         for source, data in doc.load_yaml_files(params["datasource_files"]):
             datasources.extend(doc.datasources_from_provisioning(data, source))
     return dashboards, prometheus, otel_configs, datasources
@@ -282,7 +354,7 @@ def main():
             otel_configs=dict(type="list", elements="path", default=[]),
             otel_config_data=dict(type="list", elements="raw", default=[]),
             otel_specs=dict(type="list", elements="dict", default=[]),
-            datasources=dict(type="list", elements="dict"),
+            datasources=dict(type="list", elements="dict", options=DATASOURCE_OPTIONS),
             datasource_files=dict(type="list", elements="path", default=[]),
             environments=dict(type="list", elements="str", default=[]),
             environment_label=dict(type="str", default="environment"),

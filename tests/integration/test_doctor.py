@@ -162,3 +162,63 @@ def test_scrape_config_from_the_inventory(playbook, tmp_path):
         ("hardcoded_environment", "Heap"), ("metric_dropped", "Pool"), ("unknown_datasource", "Heap")]
     dropped = [f for f in findings if f["check"] == "metric_dropped"][0]
     assert "job api" in dropped["problem"] and "(?:http_.*)|(?:jvm_.*)" in dropped["problem"]
+
+
+SENTINEL = "doctor-sentinel-pw-7f3c91"
+
+
+@pytest.mark.parametrize("callback", ["ansible.builtin.default", "ansible.posix.json"])
+def test_datasource_secrets_never_reach_the_output(playbook, tmp_path, callback):
+    """The inventory's grafana_datasources carry secureJsonData and basicAuthPassword: the doctor
+    needs only uid, name and type, and nothing else may be printed, at -vvv, with the default
+    and the JSON callbacks, on success and on failure."""
+    secret_ds = {"name": "Prometheus", "type": "prometheus", "uid": "prom", "url": "http://127.0.0.1:9090",
+                 "basicAuth": True, "basicAuthUser": "grafana", "basicAuthPassword": SENTINEL,
+                 "jsonData": {"httpHeaderName1": "Authorization"},
+                 "secureJsonData": {"basicAuthPassword": SENTINEL, "httpHeaderValue1": "Bearer " + SENTINEL}}
+    inventory = {"all": {"hosts": {"localhost": {"ansible_connection": "local",
+                                                 "ansible_python_interpreter": sys.executable}},
+                         "children": {"monitoring": {"hosts": {"prom1": {"grafana_datasources": [secret_ds]}}}}}}
+    (tmp_path / "hosts.yml").write_text(yaml.safe_dump(inventory))
+    good = {"uid": "ok", "title": "API", "templating": {"list": []}, "panels": [
+        {"id": 1, "type": "timeseries", "title": "Up", "datasource": {"type": "prometheus", "uid": "prom"},
+         "targets": [{"refId": "A", "expr": "up"}]}]}
+    bad = dict(good, uid="bad", panels=[dict(good["panels"][0], datasource={"type": "prometheus", "uid": "gone"})])
+    for name, board, failed in (("good", good, False), ("bad", bad, True)):
+        (tmp_path / ("%s.json" % name)).write_text(json.dumps(board))
+        result = playbook(str(PLAYBOOK), inventory=tmp_path / "hosts.yml", extra_args=["-vvv"],
+                          env={"ANSIBLE_STDOUT_CALLBACK": callback},
+                          extravars={"doctor_dashboards": [str(tmp_path / ("%s.json" % name))],
+                                     "doctor_prometheus_from_inventory": False})
+        output = result.stdout + result.stderr
+        assert (result.rc != 0) is failed, output[-3000:]
+        assert "Check dashboards for the causes" in output  # the task ran and printed
+        assert output.count(SENTINEL) == 0, "secret printed (%s, %s dashboard)" % (callback, name)
+        assert '"basicAuthUser": "grafana"' not in output and "127.0.0.1:9090" not in output, \
+            "the playbook passes uid, name and type only"
+        if failed:
+            assert "datasource uid 'gone' does not exist (have: Prometheus (prometheus, uid prom))" in output
+
+
+def test_the_module_called_with_a_full_datasource_shows_no_secret(playbook, tmp_path):
+    """Called directly with a grafana_datasources entry as it is, the module reads name, type
+    and uid, and masks the secret fields (no_log) at -vvv; an unknown field is refused."""
+    board = {"uid": "x", "title": "X", "panels": [
+        {"id": 1, "type": "timeseries", "title": "Up", "datasource": {"type": "prometheus", "uid": "gone"},
+         "targets": [{"refId": "A", "expr": "up"}]}]}
+    (tmp_path / "board.json").write_text(json.dumps(board))
+    full = {"name": "Prometheus", "type": "prometheus", "url": "http://127.0.0.1:9090", "access": "proxy",
+            "basicAuth": True, "basicAuthUser": "grafana", "basicAuthPassword": SENTINEL, "password": SENTINEL,
+            "jsonData": {"timeInterval": "30s"}, "secureJsonData": {"basicAuthPassword": SENTINEL}}
+    tasks = [{"name": "Doctor with a full datasource", "ignore_errors": True, "monitoring.stack.doctor": {
+        "dashboards": [str(tmp_path / "board.json")], "datasources": [full]}},
+        {"name": "Doctor with an unknown datasource field", "ignore_errors": True, "monitoring.stack.doctor": {
+            "dashboards": [str(tmp_path / "board.json")], "datasources": [dict(full, colour="blue")]}}]
+    result = playbook([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}], extra_args=["-vvv"])
+    task = result.result("Doctor with a full datasource")
+    assert task["failed"] is True
+    assert [f["check"] for f in task["findings"]] == ["unknown_datasource"]
+    assert "have: Prometheus (prometheus, uid prometheus)" in task["findings"][0]["problem"]
+    unknown = result.result("Doctor with an unknown datasource field")
+    assert unknown["failed"] is True and "colour" in unknown["msg"] and "findings" not in unknown
+    assert SENTINEL not in result.stdout + result.stderr
