@@ -32,6 +32,7 @@ import os
 import re
 
 from ansible_collections.monitoring.stack.plugins.module_utils import otel
+from ansible_collections.monitoring.stack.plugins.module_utils.common import is_label_name
 from ansible_collections.monitoring.stack.plugins.module_utils import promql
 from ansible_collections.monitoring.stack.plugins.module_utils import relabel
 from ansible_collections.monitoring.stack.plugins.module_utils.dashboard_transforms import (
@@ -293,9 +294,9 @@ def variable_promql(query):
     if not isinstance(query, str) or not query.strip():
         return None
     text = query.strip()
-    match = re.match(r"^label_values\((?P<body>.*),\s*[A-Za-z_][A-Za-z0-9_.]*\s*\)$", text, re.S)
-    if match:
-        return match.group("body").strip()
+    found = _label_values_query({"query": text})
+    if found and found[0]:
+        return found[0].strip()
     match = re.match(r"^query_result\((?P<body>.*)\)$", text, re.S)
     if match:
         return match.group("body").strip()
@@ -423,9 +424,11 @@ def _label_values_query(variable):
     query = variable.get("query")
     if isinstance(query, dict):
         query = query.get("query")
-    match = re.match(r"^\s*label_values\(\s*(?:(?P<body>.*),\s*)?(?P<label>[A-Za-z_][A-Za-z0-9_.]*)\s*\)\s*$",
-                     query or "", re.S)
-    return (match.group("body"), match.group("label")) if match else None
+    match = re.match(r"^\s*label_values\(\s*(?:(?P<body>.*),\s*)?(?P<label>[^\s,()]+)\s*\)\s*$",
+                     query if isinstance(query, str) else "", re.S)
+    if not match or not is_label_name(match.group("label"), utf8=True):
+        return None
+    return match.group("body"), match.group("label")
 
 
 def query_variable_jobs(variable, scrape):

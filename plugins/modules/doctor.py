@@ -302,12 +302,16 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 try:
     from ansible_collections.monitoring.stack.plugins.module_utils import doctor as doc
     from ansible_collections.monitoring.stack.plugins.module_utils import otel
+    from ansible_collections.monitoring.stack.plugins.module_utils.common import failure_message
     from ansible_collections.monitoring.stack.plugins.module_utils.promql import HAS_PROMQL_PARSER
     IMPORT_ERROR = None
 except ImportError:  # pragma: no cover - promql-parser or PyYAML missing
     HAS_PROMQL_PARSER = False
     IMPORT_ERROR = traceback.format_exc()
 
+
+INPUT_HINT = ("paths are read on the host the module runs on; give absolute paths "
+              "(playbooks/doctor.yml makes them absolute)")
 
 # Grafana's datasource provisioning fields: the doctor reads name, type and uid; the secret ones
 # are no_log so that a grafana_datasources entry passed as it is never shows them.
@@ -373,16 +377,16 @@ def main():
     try:
         dashboards, prometheus, otel_configs, datasources = _inputs(params)
     except (doc.DoctorError, otel.SpecError, ValueError) as exc:
-        module.fail_json(msg="Failed to read the doctor's inputs: %s" % exc)
+        module.fail_json(msg=failure_message("read the doctor's inputs", exc, INPUT_HINT))
     if not dashboards:
-        module.fail_json(msg="Failed to find dashboards: give dashboards (files or directories with *.json) "
-                             "or dashboard_data")
+        module.fail_json(msg=failure_message("find dashboards", "none given",
+                                             "give dashboards (files or directories with *.json) or dashboard_data"))
     try:
         result = doc.diagnose(dashboards, prometheus_configs=prometheus, otel_configs=otel_configs,
                               datasources=datasources, environments=params["environments"],
                               environment_label=params["environment_label"], checks=params["checks"])
     except doc.DoctorError as exc:
-        module.fail_json(msg="Failed to check the dashboards: %s" % exc)
+        module.fail_json(msg=failure_message("check the dashboards", exc))
     report = doc.format_report(result)
     out = dict(changed=False, findings=result["findings"], report=report, summary=result["summary"],
                not_checked=result["skipped"])

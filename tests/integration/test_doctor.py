@@ -7,6 +7,7 @@ ones and the shipped dashboards (against scrape configs that scrape their jobs) 
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 import pytest
@@ -222,3 +223,37 @@ def test_the_module_called_with_a_full_datasource_shows_no_secret(playbook, tmp_
     unknown = result.result("Doctor with an unknown datasource field")
     assert unknown["failed"] is True and "colour" in unknown["msg"] and "findings" not in unknown
     assert SENTINEL not in result.stdout + result.stderr
+
+
+def _restated_defaults(playbook_text):
+    """The prometheus role defaults the doctor uses whose values the playbook restates."""
+    defaults = yaml.safe_load((REPO / "roles" / "prometheus" / "defaults" / "main.yml").read_text())
+    used = ("prometheus_scrape_interval", "prometheus_scrape_timeout", "prometheus_evaluation_interval",
+            "prometheus_listen_address", "prometheus_config_dir", "prometheus_scrape_groups",
+            "prometheus_node_exporter_groups")
+    restated = []
+    for key in used:
+        values = defaults[key] if isinstance(defaults[key], list) else [defaults[key]]
+        restated.extend("%s=%s" % (key, v) for v in values
+                        if re.search(r"(?:: |default\(\[?)'%s'" % re.escape(str(v)), playbook_text))
+    return restated
+
+
+def test_doctor_playbook_reads_the_prometheus_role_defaults():
+    """One place for the role's defaults: doctor.yml loads roles/prometheus/defaults/main.yml
+    (it ships next to playbooks/ in the installed collection) and restates none of them."""
+    text = PLAYBOOK.read_text()
+    plays = yaml.safe_load(text)
+    loads = [t["ansible.builtin.include_vars"] for t in plays[0]["tasks"] if "ansible.builtin.include_vars" in t]
+    assert [t["file"] for t in loads] == ["{{ playbook_dir }}/../roles/prometheus/defaults/main.yml"]
+    assert _restated_defaults(text) == []
+    assert "prometheus_scrape_groups=app_hosts" in _restated_defaults("x: default(['app_hosts'])"), "it can fail"
+
+
+def test_unreadable_inputs_fail_with_the_collections_message(playbook, tmp_path):
+    result = playbook(str(PLAYBOOK), extravars={"doctor_dashboards": [str(tmp_path / "missing")]})
+    task = result.result(TASK)
+    assert task["failed"] is True
+    assert task["msg"] == ("Failed to read the doctor's inputs: %s: no such file or directory. Hint: paths are read "
+                           "on the host the module runs on; give absolute paths (playbooks/doctor.yml makes them "
+                           "absolute)" % (tmp_path / "missing"))
