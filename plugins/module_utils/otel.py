@@ -514,11 +514,11 @@ def _filter_processor_problems(config, prefixes):
             include = metrics.get("include") if isinstance(metrics.get("include"), dict) else None
             exclude = metrics.get("exclude") if isinstance(metrics.get("exclude"), dict) else None
             if include is not None and not name_matches(include.get("match_type", "strict"),
-                                                         _as_list(include.get("metric_names")), sample):
+                                                        _as_list(include.get("metric_names")), sample):
                 problems.append("processors.%s: metrics.include does not match prefix %r (e.g. %s): add '%s.*', "
                                 "or Grafana shows \"No data\" for them" % (name, prefix, sample, prefix))
             if exclude is not None and name_matches(exclude.get("match_type", "strict"),
-                                                     _as_list(exclude.get("metric_names")), sample):
+                                                    _as_list(exclude.get("metric_names")), sample):
                 problems.append("processors.%s: metrics.exclude drops prefix %r (e.g. %s)" % (name, prefix, sample))
     return problems
 
