@@ -157,6 +157,39 @@ def _job_labels(job):
     return names, dynamic
 
 
+def _target_labels(job):
+    """(labels every series of the job carries with a known value, labels it carries whose value
+    is unknown here): ``instance`` of a single static target, static labels all static configs
+    agree on; anything service discovery or ``relabel_configs`` may set is unknown."""
+    statics = [s for s in _as_list(job.get("static_configs")) if isinstance(s, dict)]
+    discovered = any(key.endswith("_sd_configs") and value for key, value in job.items())
+    targets = [str(t) for s in statics for t in _as_list(s.get("targets"))]
+    known, unknown = {}, {"instance"}
+    if len(targets) == 1 and not discovered:
+        known["instance"] = targets[0]
+        unknown.discard("instance")
+    label_sets = [s.get("labels") if isinstance(s.get("labels"), dict) else {} for s in statics]
+    for name in set(n for labels in label_sets for n in labels) - {"job"}:
+        values = set(str(labels.get(name, "")) for labels in label_sets)
+        if len(values) == 1 and not discovered:
+            known[name] = values.pop()
+        else:
+            unknown.add(name)
+    if discovered:
+        unknown.add("*")  # discovered targets may carry any label
+    for rule in _as_list(job.get("relabel_configs")):
+        if isinstance(rule, dict):
+            action = str(rule.get("action", "replace")).lower()
+            if action in ("labelmap", "labeldrop", "labelkeep"):
+                unknown.add("*")
+            elif rule.get("target_label"):
+                known.pop(str(rule["target_label"]), None)
+                unknown.add(str(rule["target_label"]))
+    known.pop("job", None)
+    unknown.discard("job")
+    return known, unknown
+
+
 def _scrape_entry(job, source, where, filters=(), dollar_escaped=False):
     """One scrape job. ``dollar_escaped``: an ADOT config, whose loader turns ``$$`` into ``$``."""
     names, dynamic = _job_labels(job)
@@ -165,8 +198,10 @@ def _scrape_entry(job, source, where, filters=(), dollar_escaped=False):
         rules, error = relabel.compile_rules(configs, dollar_escaped), None
     except relabel.RelabelError as exc:
         rules, error = [], exc
+    known, unknown = _target_labels(job)
     return {"job": str(job.get("job_name")), "source": source, "where": where, "rules": rules, "error": error,
-            "labels": names, "dynamic": dynamic, "filters": list(filters)}
+            "labels": names, "dynamic": dynamic, "filters": list(filters),
+            "target_labels": known, "unknown_labels": unknown}
 
 
 def prometheus_scrape_entries(config, source):
@@ -231,18 +266,34 @@ def unevaluated(entry):
 def drop_reason(entry, metric, labels=None, job=None):
     """None when the scrape job keeps ``metric``; else (what drops it, the rule's action).
 
-    The series relabelled is ``{__name__: metric, job: job}`` plus ``labels`` (the query's literal
-    ``=`` matchers); any other label is taken as missing, as on a series without it (a missing
-    label reads as ""), and the reason says so when the deciding rule reads one.
+    The series relabelled is ``{__name__: metric, job: job}``, the target labels the scrape
+    config fixes, and ``labels`` (the query's literal ``=`` matchers); a rule that decides on a
+    label the target carries with a value unknown here (``instance`` of several targets, labels
+    from service discovery or ``relabel_configs``) claims nothing. Any other label is taken as
+    missing, as on a series without it (a missing label reads as ""), and the reason says so.
     """
     if metric in SYNTHETIC_METRICS or unevaluated(entry):
         return None
     if entry["error"] is not None:
         return ("metric_relabel_configs%s" % entry["error"], "invalid")
-    series = dict(labels or {})
+    series = dict(entry["target_labels"])
+    series.update(labels or {})
     series.update({"__name__": metric, "job": job or entry["job"]})
+    unknown = set(entry["unknown_labels"]) - set(labels or {})
     for index, rule in enumerate(entry["rules"]):
         missing = [name for name in rule.source_labels if not series.get(name)]
+        reads = set(rule.source_labels) | ({rule.target_label} if rule.action in ("keepequal", "dropequal") else set())
+        if reads & unknown or ("*" in unknown and missing):
+            # a label value this config does not fix: assume the series passes this filter (a
+            # later rule may still drop it for certain); a label written from it becomes unknown
+            if rule.action in ("keep", "drop", "keepequal", "dropequal"):
+                continue
+            target = "*" if "$" in rule.target_label else rule.target_label
+            if target in ("*", "__name__"):
+                return None
+            unknown.add(target)
+            series.pop(target, None)
+            continue
         after = rule.apply(series)
         assumed = " for a series without %s" % ", ".join(missing) if missing else ""
         if after is None:

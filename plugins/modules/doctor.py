@@ -18,8 +18,9 @@ description:
     it can see without a running server.
   - C(metric_dropped) - a query's metric is removed (or renamed) by a scrape job's
     C(metric_relabel_configs), evaluated as Prometheus 2.42 evaluates every relabel action, or by
-    an ADOT C(filter) processor. The series relabelled carries the metric name, the job and the
-    query's literal C(label="value") matchers; other labels are taken as missing. A query pinned
+    an ADOT C(filter) processor. The series relabelled carries the metric name, the job, the
+    target labels the scrape config fixes and the query's literal C(label="value") matchers;
+    other labels are taken as missing. A query pinned
     to jobs (a literal C(job) matcher, the values of a custom/constant C($job) variable, or the
     jobs a C(label_values(<selector>, job)) query variable can take) is checked against each of
     those jobs; any other query only when every scraped job drops the metric. The synthetic

@@ -141,6 +141,26 @@ def test_job_label_rules_see_the_job():
     assert kinds(run([dash(['http_x{job="a"}'])], jobs=[job, keep_job("b", ".*")])) == [("metric_dropped", "P1")]
 
 
+def test_target_labels_are_known_when_the_scrape_config_fixes_them():
+    """A rule reading instance or a static label: its value is known for one static target (and
+    labels all static configs agree on); otherwise the doctor does not guess."""
+    rule = {"source_labels": ["instance", "team"], "regex": "10\\.0\\..*;shop", "action": "keep"}
+    one = {"job_name": "a", "static_configs": [{"targets": ["localhost:8080"], "labels": {"team": "shop"}}],
+           "metric_relabel_configs": [rule]}
+    entry = doctor.prometheus_scrape_entries([one], "p")[0]
+    assert "metric_relabel_configs[0]" in doctor.drop_reason(entry, "http_x")[0]
+    kept = dict(one, static_configs=[{"targets": ["10.0.0.5:8080"], "labels": {"team": "shop"}}])
+    assert doctor.drop_reason(doctor.prometheus_scrape_entries([kept], "p")[0], "http_x") is None
+    two = dict(one, static_configs=[{"targets": ["localhost:8080", "10.0.0.5:8080"], "labels": {"team": "shop"}}])
+    assert doctor.drop_reason(doctor.prometheus_scrape_entries([two], "p")[0], "http_x") is None
+    discovered = {"job_name": "a", "ec2_sd_configs": [{"region": "eu-west-1"}], "metric_relabel_configs": [rule]}
+    assert doctor.drop_reason(doctor.prometheus_scrape_entries([discovered], "p")[0], "http_x") is None
+    # a rule on an unknown value does not hide a later rule that drops for certain
+    two["metric_relabel_configs"] = [{"source_labels": ["instance"], "target_label": "host"},
+                                     rule, {"source_labels": ["__name__"], "regex": "jvm_.*", "action": "keep"}]
+    assert "metric_relabel_configs[2]" in doctor.drop_reason(doctor.prometheus_scrape_entries([two], "p")[0], "http_x")[0]
+
+
 def test_a_regex_this_code_cannot_evaluate_is_not_checked_visibly():
     job = keep_job("a", r"\pL+")
     result = run([dash(['http_x{job="a"}'])], jobs=[job])
