@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from ansible_collections.monitoring.stack.plugins.module_utils import relabel
+from tests.support.playbook import REPO
 
 pytestmark = pytest.mark.slow
 
@@ -263,3 +264,70 @@ def test_what_prometheus_accepts_but_python_cannot_evaluate_is_named(tmp_path):
     assert _promtool_check(tmp_path, config, "unicode").returncode == 0
     with pytest.raises(relabel.Unsupported, match="cannot be evaluated here"):
         relabel.compile_rule(rule)
+
+
+def _fixture_configs():
+    fixtures = REPO / "tests" / "fixtures" / "doctor"
+    for path in sorted(fixtures.glob("*/prometheus.yml")):
+        yield str(path.relative_to(REPO)), yaml.safe_load(path.read_text())
+    for path in sorted(fixtures.glob("*/otel-config-*.yaml")):
+        # the collector's loader turns $$ into $ before its prometheus receiver reads the config
+        text = path.read_text().replace("$$", "$")
+        yield str(path.relative_to(REPO)), yaml.safe_load(text)["receivers"]["prometheus"]["config"]
+
+
+@pytest.mark.parametrize("name, config", list(_fixture_configs()), ids=lambda value: value if isinstance(value, str) else "")
+def test_the_doctor_fixtures_relabel_configs_pass_promtool(tmp_path, name, config):
+    """The relabel configs the doctor's tests are judged on are ones Prometheus accepts."""
+    if not PROMTOOL:
+        pytest.skip("promtool is not installed")
+    check = _promtool_check(tmp_path, config, "fixture")
+    assert check.returncode == 0, "%s: %s" % (name, check.stdout + check.stderr)
+    for job in config["scrape_configs"]:
+        relabel.compile_rules(job.get("metric_relabel_configs"))
+
+
+def _relabel_literals(path):
+    """Every relabel config written literally in a test file: dict literals with an ``action``
+    or ``source_labels`` key, and the rules the ``keep_job(name, regex[, action])`` helper builds."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        try:
+            if isinstance(node, ast.Dict) and any(isinstance(k, ast.Constant) and k.value in ("action", "source_labels")
+                                                  for k in node.keys):
+                found.append(ast.literal_eval(node))
+            elif isinstance(node, ast.Call) and getattr(node.func, "id", "") == "keep_job" and len(node.args) >= 2:
+                args = [ast.literal_eval(a) for a in node.args]
+                found.append({"source_labels": ["__name__"], "regex": args[1],
+                              "action": args[2] if len(args) > 2 else "keep"})
+        except ValueError:  # not all literal (built from variables): the case is covered where it is built
+            continue
+    return found
+
+
+TEST_FILES = ["tests/unit/plugins/module_utils/test_doctor.py", "tests/unit/plugins/module_utils/test_relabel.py"]
+
+
+@pytest.mark.parametrize("test_file", TEST_FILES)
+def test_every_relabel_config_in_the_unit_tests_is_judged_by_promtool(tmp_path, test_file):
+    """promtool accepts each literal relabel config of the unit tests that relabel.py accepts, and
+    refuses each one relabel.py refuses as Prometheus would (not those it cannot evaluate)."""
+    if not PROMTOOL:
+        pytest.skip("promtool is not installed")
+    rules = [r for r in _relabel_literals(REPO / test_file) if isinstance(r, dict)]
+    assert len(rules) >= 8, "the scan found the test file's rules"
+    for index, rule in enumerate(rules):
+        try:
+            relabel.compile_rule(rule)
+            verdict = True
+        except relabel.Unsupported:
+            continue
+        except relabel.RelabelError:
+            verdict = False
+        config = {"scrape_configs": [{"job_name": "x", "static_configs": [{"targets": ["127.0.0.1:1"]}],
+                                      "metric_relabel_configs": [rule]}]}
+        check = _promtool_check(tmp_path, config, "rule%d" % index)
+        assert (check.returncode == 0) is verdict, "%s: %r: relabel.py %s, promtool %s" % (
+            test_file, rule, "accepts" if verdict else "refuses", check.stdout + check.stderr)
