@@ -433,14 +433,15 @@ def _dollar_unescape(text):
 def relabel_keeps(rules, name):
     """(kept, index of the rule that dropped or renamed it) for a series named ``name`` after a
     job's metric_relabel_configs, evaluated as Prometheus does (module_utils/relabel.py); ``$$``
-    is unescaped as the collector's config loader does. Raises re.error for a rule Prometheus refuses."""
+    is unescaped as the collector's config loader does. Raises re.error for a regex Prometheus
+    refuses; another refused rule (or one that cannot be evaluated here) claims no drop."""
     from ansible_collections.monitoring.stack.plugins.module_utils import relabel  # only this function's edit scope
     try:
         compiled = relabel.compile_rules([r for r in rules if isinstance(r, dict)], dollar_escaped=True)
-    except relabel.Unsupported:
-        return True, None  # cannot be evaluated here: do not claim a drop
-    except relabel.RelabelError as exc:
+    except relabel.InvalidRegex as exc:
         raise re.error(str(exc))
+    except relabel.RelabelError:
+        return True, None
     series = {"__name__": name}
     for index, rule in enumerate(compiled):
         series = rule.apply(series)

@@ -31,7 +31,7 @@ import re
 
 from ansible_collections.monitoring.stack.plugins.module_utils.common import is_label_name
 
-__all__ = ["ACTIONS", "RelabelError", "Rule", "Unsupported", "compile_rule", "compile_rules", "go_regex", "process"]
+__all__ = ["ACTIONS", "InvalidRegex", "RelabelError", "Rule", "Unsupported", "compile_rule", "compile_rules", "go_regex", "process"]
 
 ACTIONS = ("replace", "keep", "drop", "keepequal", "dropequal", "hashmod", "labelmap", "labeldrop",
            "labelkeep", "lowercase", "uppercase")
@@ -58,6 +58,10 @@ _REPEAT = re.compile(r"\{([0-9]+)(,([0-9]*))?\}")
 
 class RelabelError(ValueError):
     """A relabel rule (or RE2 regex) that Prometheus refuses."""
+
+
+class InvalidRegex(RelabelError):
+    """A regex RE2 (so Prometheus and the collector) refuses."""
 
 
 class Unsupported(RelabelError):
@@ -275,11 +279,11 @@ def go_regex(pattern, anchored=True):
     except Unsupported as exc:
         raise Unsupported("regex %r cannot be evaluated here: %s" % (pattern, exc))
     except RelabelError as exc:
-        raise RelabelError("regex %r does not compile: %s" % (pattern, exc))
+        raise InvalidRegex("regex %r does not compile: %s" % (pattern, exc))
     try:
         return re.compile("(?:%s)\\Z" % text if anchored else text)
     except re.error as exc:
-        raise RelabelError("regex %r does not compile: %s" % (pattern, exc))
+        raise InvalidRegex("regex %r does not compile: %s" % (pattern, exc))
     except (OverflowError, RecursionError) as exc:  # pragma: no cover - pathological patterns
         raise Unsupported("regex %r cannot be evaluated here: %s" % (pattern, exc))
 

@@ -77,3 +77,16 @@ def test_otel_dollar_escapes():
 def test_prometheus_validation_messages(config, message):
     with pytest.raises(relabel.RelabelError, match=message):
         relabel.compile_rule(config)
+
+
+def test_otel_relabel_keeps_uses_prometheus_semantics_and_never_crashes_the_validator():
+    from ansible_collections.monitoring.stack.plugins.module_utils import otel
+
+    joined = [{"source_labels": ["__name__", "le"], "regex": ".*", "action": "drop"}]
+    assert otel.relabel_keeps(joined, "http_x") == (False, 0)
+    rename = [{"source_labels": ["__name__"], "regex": "http_(.*)", "target_label": "__name__", "replacement": "h_$$1"}]
+    assert otel.relabel_keeps(rename, "http_x") == (False, 0)
+    # a rule Prometheus refuses for another reason than its regex: no claim, no crash
+    assert otel.relabel_keeps([{"action": "hashmod", "target_label": "s"}], "http_x") == (True, None)
+    assert otel.validate_config({"receivers": {"prometheus": {"config": {"scrape_configs": [
+        {"job_name": "j", "metric_relabel_configs": [{"action": "hashmod", "target_label": "s"}]}]}}}}) is not None
