@@ -456,11 +456,13 @@ class _Scrape(object):
         return [e for e in self.entries if e["job"] == job or job in e["labels"]]
 
     def matching(self, regex):
+        """The scraped jobs a PromQL ``=~`` matcher (anchored RE2) matches; None when it cannot
+        be evaluated."""
         try:
-            pattern = re.compile(regex)
-        except re.error:
+            pattern = relabel.go_regex(regex)
+        except relabel.RelabelError:
             return None
-        return sorted(j for j in self.jobs if pattern.fullmatch(j))
+        return sorted(j for j in self.jobs if pattern.match(j))
 
 
 def _literal_labels(group):

@@ -286,6 +286,12 @@ def test_unknown_job_literal_regex_and_variable_values():
     assert "scraped: api" in result["findings"][0]["problem"]
 
 
+def test_job_regex_matchers_are_re2_like_prometheus():
+    """A flag group in the middle is RE2 (Prometheus matches it), not Python."""
+    result = run([dash(['jvm_x{job=~"web-(?i)API"}', 'up{job=~"web-(?i)APX"}'])], jobs=[keep_job("web-api", "http_.*")])
+    assert kinds(result) == [("metric_dropped", "P1"), ("unknown_job", "P2")]
+
+
 def test_no_unknown_job_when_a_job_label_is_set_dynamically():
     dynamic = {"job_name": "ec2", "relabel_configs": [{"source_labels": ["__meta_ec2_tag_Service"], "target_label": "job"}]}
     assert kinds(run([dash(['up{job="whatever"}'])], jobs=[dynamic])) == []
