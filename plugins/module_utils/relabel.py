@@ -21,6 +21,10 @@ Regexes are Go RE2 syntax. ``go_regex`` translates RE2 into Python ``re`` where 
 Python cannot express the same way (back references, look-arounds, possessive quantifiers,
 ``\\p{..}`` classes, the ``U`` flag, repeat counts above 1000).
 
+Where Prometheus 3 differs from 2.42, this follows 2.42 (the oracle the tests run): Prometheus 3
+anchors with ``^(?s:regex)$`` (``.`` also matches a newline) and leaves the labels alone when an
+expanded ``target_label`` is not a valid name (2.42 deletes the unexpanded ``target_label``).
+
 Plain Python, no Ansible imports.
 """
 
