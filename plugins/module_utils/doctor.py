@@ -7,19 +7,21 @@ Pure functions, no Ansible imports: the ``doctor`` module reads the inputs and c
 unit tests call everything directly. The checks are the troubleshooting table of the ECS/ADOT
 field guide (seed 000, section 7) turned into code:
 
-- ``metric_dropped``: a query's metric is removed by a scrape job's ``metric_relabel_configs``
-  (``keep``/``drop`` on ``__name__``) or by an ADOT ``filter`` processor;
+- ``metric_dropped``: a query's metric is removed (or renamed) by a scrape job's
+  ``metric_relabel_configs``, evaluated as Prometheus does (``relabel``), or by an ADOT ``filter``
+  processor;
 - ``unknown_job``: a query names a ``job`` (literal matcher, or a value of a custom/constant
   ``$job`` variable) that no scrape config scrapes;
 - ``hardcoded_environment``: ``environment="prod"`` matchers, environment names in titles, tags
-  and constant variables, where the ``$environment`` variable belongs;
+  and constant variables, where the ``$environment`` variable belongs; and in ADOT configs, what
+  the ``otel_config`` validator reports;
 - ``unknown_datasource``: datasource uids, names, ``__inputs`` or datasource variables that no
   given datasource satisfies;
 - ``invalid_query``: PromQL that does not parse;
 - ``environment_filter`` (opt-in): Prometheus selectors without an ``environment`` matcher.
 
-PromQL is parsed by ``promql.parse`` (Grafana variables replaced by placeholders); relabel and
-filter-processor matching reuse the ADOT validator's helpers in ``otel``; datasource types and
+PromQL is parsed by ``promql.parse`` (Grafana variables replaced by placeholders); relabelling is
+``relabel.process``, filter-processor matching the ADOT validator's ``otel.name_matches``; datasource types and
 ``__inputs`` resolution reuse ``dashboard_transforms``.
 """
 
@@ -30,7 +32,9 @@ import os
 import re
 
 from ansible_collections.monitoring.stack.plugins.module_utils import otel
+from ansible_collections.monitoring.stack.plugins.module_utils.common import is_label_name
 from ansible_collections.monitoring.stack.plugins.module_utils import promql
+from ansible_collections.monitoring.stack.plugins.module_utils import relabel
 from ansible_collections.monitoring.stack.plugins.module_utils.dashboard_transforms import (
     DashboardError, PROMETHEUS_TYPES, DatasourceResolver, all_panels, iter_datasource_refs, resolve_inputs)
 from ansible_collections.monitoring.stack.plugins.module_utils.grafana_provisioning import normalize_datasources
@@ -153,11 +157,51 @@ def _job_labels(job):
     return names, dynamic
 
 
-def _scrape_entry(job, source, where, filters=()):
+def _target_labels(job):
+    """(labels every series of the job carries with a known value, labels it carries whose value
+    is unknown here): ``instance`` of a single static target, static labels all static configs
+    agree on; anything service discovery or ``relabel_configs`` may set is unknown."""
+    statics = [s for s in _as_list(job.get("static_configs")) if isinstance(s, dict)]
+    discovered = any(key.endswith("_sd_configs") and value for key, value in job.items())
+    targets = [str(t) for s in statics for t in _as_list(s.get("targets"))]
+    known, unknown = {}, {"instance"}
+    if len(targets) == 1 and not discovered:
+        known["instance"] = targets[0]
+        unknown.discard("instance")
+    label_sets = [s.get("labels") if isinstance(s.get("labels"), dict) else {} for s in statics]
+    for name in set(n for labels in label_sets for n in labels) - {"job"}:
+        values = set(str(labels.get(name, "")) for labels in label_sets)
+        if len(values) == 1 and not discovered:
+            known[name] = values.pop()
+        else:
+            unknown.add(name)
+    if discovered:
+        unknown.add("*")  # discovered targets may carry any label
+    for rule in _as_list(job.get("relabel_configs")):
+        if isinstance(rule, dict):
+            action = str(rule.get("action", "replace")).lower()
+            if action in ("labelmap", "labeldrop", "labelkeep"):
+                unknown.add("*")
+            elif rule.get("target_label"):
+                known.pop(str(rule["target_label"]), None)
+                unknown.add(str(rule["target_label"]))
+    known.pop("job", None)
+    unknown.discard("job")
+    return known, unknown
+
+
+def _scrape_entry(job, source, where, filters=(), dollar_escaped=False):
+    """One scrape job. ``dollar_escaped``: an ADOT config, whose loader turns ``$$`` into ``$``."""
     names, dynamic = _job_labels(job)
-    return {"job": str(job.get("job_name")), "source": source, "where": where,
-            "rules": [r for r in _as_list(job.get("metric_relabel_configs")) if isinstance(r, dict)],
-            "labels": names, "dynamic": dynamic, "filters": list(filters)}
+    configs = _as_list(job.get("metric_relabel_configs"))
+    try:
+        rules, error = relabel.compile_rules(configs, dollar_escaped), None
+    except relabel.RelabelError as exc:
+        rules, error = [], exc
+    known, unknown = _target_labels(job)
+    return {"job": str(job.get("job_name")), "source": source, "where": where, "rules": rules, "error": error,
+            "labels": names, "dynamic": dynamic, "filters": list(filters),
+            "target_labels": known, "unknown_labels": unknown}
 
 
 def prometheus_scrape_entries(config, source):
@@ -193,7 +237,7 @@ def otel_scrape_entries(config, source):
                 if isinstance(job, dict) and job.get("job_name"):
                     where = "receivers.%s scrape_configs[%d] (job %s, pipeline %s)" % (
                         receiver_id, index, job["job_name"], pipeline_id)
-                    entries.append(_scrape_entry(job, source, where, filters))
+                    entries.append(_scrape_entry(job, source, where, filters, dollar_escaped=True))
     return entries
 
 
@@ -203,27 +247,64 @@ def _filter_drop(filters, metric):
         metrics = proc.get("metrics") if isinstance(proc.get("metrics"), dict) else {}
         include = metrics.get("include") if isinstance(metrics.get("include"), dict) else None
         exclude = metrics.get("exclude") if isinstance(metrics.get("exclude"), dict) else None
-        if include is not None and not otel._name_matches(include.get("match_type", "strict"),
-                                                          _as_list(include.get("metric_names")), metric):
+        if include is not None and not otel.name_matches(include.get("match_type", "strict"),
+                                                         _as_list(include.get("metric_names")), metric):
             return "processors.%s metrics.include %s" % (name, _as_list(include.get("metric_names")))
-        if exclude is not None and otel._name_matches(exclude.get("match_type", "strict"),
-                                                      _as_list(exclude.get("metric_names")), metric):
+        if exclude is not None and otel.name_matches(exclude.get("match_type", "strict"),
+                                                     _as_list(exclude.get("metric_names")), metric):
             return "processors.%s metrics.exclude %s" % (name, _as_list(exclude.get("metric_names")))
     return None
 
 
-def drop_reason(entry, metric):
-    """None when the scrape job keeps ``metric``; else (what drops it, the rule's action)."""
-    if metric in SYNTHETIC_METRICS:
+def unevaluated(entry):
+    """Why the relabel rules of ``entry`` cannot be evaluated here, or None."""
+    if isinstance(entry["error"], relabel.Unsupported):
+        return "%s %s: metric_relabel_configs%s" % (entry["source"], entry["where"], entry["error"])
+    return None
+
+
+def drop_reason(entry, metric, labels=None, job=None):
+    """None when the scrape job keeps ``metric``; else (what drops it, the rule's action).
+
+    The series relabelled is ``{__name__: metric, job: job}``, the target labels the scrape
+    config fixes, and ``labels`` (the query's literal ``=`` matchers); a rule that decides on a
+    label the target carries with a value unknown here (``instance`` of several targets, labels
+    from service discovery or ``relabel_configs``) claims nothing. Any other label is taken as
+    missing, as on a series without it (a missing label reads as ""), and the reason says so.
+    """
+    if metric in SYNTHETIC_METRICS or unevaluated(entry):
         return None
-    try:
-        kept, index = otel._relabel_keeps(entry["rules"], metric)
-    except re.error as exc:
-        return ("metric_relabel_configs regex does not compile (%s)" % exc, "invalid")
-    if not kept:
-        rule = entry["rules"][index]
-        return ("metric_relabel_configs[%d] (action %s, regex %r)" % (index, rule.get("action"), rule.get("regex")),
-                str(rule.get("action")).lower())
+    if entry["error"] is not None:
+        return ("metric_relabel_configs%s" % entry["error"], "invalid")
+    series = dict(entry["target_labels"])
+    series.update(labels or {})
+    series.update({"__name__": metric, "job": job or entry["job"]})
+    unknown = set(entry["unknown_labels"]) - set(labels or {})
+    for index, rule in enumerate(entry["rules"]):
+        missing = [name for name in rule.source_labels if not series.get(name)]
+        reads = set(rule.source_labels) | ({rule.target_label} if rule.action in ("keepequal", "dropequal") else set())
+        if reads & unknown or ("*" in unknown and missing):
+            # a label value this config does not fix: assume the series passes this filter (a
+            # later rule may still drop it for certain); a label written from it becomes unknown
+            if rule.action in ("keep", "drop", "keepequal", "dropequal"):
+                continue
+            target = "*" if "$" in rule.target_label else rule.target_label
+            if target in ("*", "__name__"):
+                return None
+            unknown.add(target)
+            series.pop(target, None)
+            continue
+        after = rule.apply(series)
+        assumed = " for a series without %s" % ", ".join(missing) if missing else ""
+        if after is None:
+            return ("metric_relabel_configs[%d] (action %s, source_labels %s, regex %r)%s"
+                    % (index, rule.action, rule.source_labels, rule.regex_text, assumed), rule.action)
+        if after.get("__name__") != metric:
+            renamed = ("renames it to %s" % after["__name__"] if after.get("__name__")
+                       else "removes __name__ (Prometheus fails the whole scrape)")
+            return ("metric_relabel_configs[%d] (action %s), which %s%s" % (index, rule.action, renamed, assumed),
+                    "rename")
+        series = after
     reason = _filter_drop(entry["filters"], metric)
     if reason:
         return (reason, "filter")
@@ -264,9 +345,9 @@ def variable_promql(query):
     if not isinstance(query, str) or not query.strip():
         return None
     text = query.strip()
-    match = re.match(r"^label_values\((?P<body>.*),\s*[A-Za-z_][A-Za-z0-9_.]*\s*\)$", text, re.S)
-    if match:
-        return match.group("body").strip()
+    found = _label_values_query({"query": text})
+    if found and found[0]:
+        return found[0].strip()
     match = re.match(r"^query_result\((?P<body>.*)\)$", text, re.S)
     if match:
         return match.group("body").strip()
@@ -367,16 +448,69 @@ class _Scrape(object):
         return [e for e in self.entries if e["job"] == job or job in e["labels"]]
 
     def matching(self, regex):
+        """The scraped jobs a PromQL ``=~`` matcher (anchored RE2) matches; None when it cannot
+        be evaluated."""
         try:
-            pattern = re.compile(regex)
-        except re.error:
+            pattern = relabel.go_regex(regex)
+        except relabel.RelabelError:
             return None
-        return sorted(j for j in self.jobs if pattern.fullmatch(j))
+        return sorted(j for j in self.jobs if pattern.match(j))
+
+
+def _literal_labels(group):
+    """The labels a series must carry for a matcher group: its literal ``=`` matchers (not the
+    name and the job, which the caller sets)."""
+    return dict((label, value) for label, op, value in group
+                if op == "=" and value and label not in ("__name__", "job") and not _HAS_VAR.search(value))
+
+
+def _label_values_query(variable):
+    """(selector text or None, label) of a ``label_values([selector,] label)`` variable, or None."""
+    query = variable.get("query")
+    if isinstance(query, dict):
+        query = query.get("query")
+    match = re.match(r"^\s*label_values\(\s*(?:(?P<body>.*),\s*)?(?P<label>[^\s,()]+)\s*\)\s*$",
+                     query if isinstance(query, str) else "", re.S)
+    if not match or not is_label_name(match.group("label"), utf8=True):
+        return None
+    return match.group("body"), match.group("label")
+
+
+def query_variable_jobs(variable, scrape):
+    """The scraped jobs a ``label_values(..., job)`` query variable can take (None: not such a
+    variable): every job, or with a selector, the jobs that keep the selector's metric."""
+    found = _label_values_query(variable)
+    if found is None or found[1] != "job":
+        return None
+    body, _label = found
+    jobs = sorted(scrape.jobs)
+    if not body:
+        return jobs
+    try:
+        chosen = selectors(body)
+    except promql.PromQLError:
+        return jobs
+    if not chosen:
+        return jobs
+    metric, groups = chosen[0]["name"], chosen[0]["groups"]
+    out = []
+    for job in jobs:
+        for group in groups:
+            pinned = [v for label, op, v in group if label == "job" and op == "=" and not _HAS_VAR.search(v)]
+            if pinned and job not in pinned:
+                continue
+            entries = scrape.entries_for(job)
+            if not metric or not entries or not all(drop_reason(e, metric, _literal_labels(group), job)
+                                                    for e in entries):
+                out.append(job)
+                break
+    return out
 
 
 def _job_candidates(group, variables, scrape):
-    """(explicit job names or None for "any scraped job", [(literal, why unknown)])."""
-    explicit, unknown = None, []
+    """(explicit job names or None for "any scraped job", [(literal, why unknown)], the query
+    variable the names come from or None)."""
+    explicit, unknown, query_variable = None, [], None
     for label, op, value in group:
         if label != "job" or op not in ("=", "=~"):
             continue
@@ -385,6 +519,11 @@ def _job_candidates(group, variables, scrape):
             variable = variables.get(var)
             values = variable_values(variable) if variable else None
             if values is None:
+                if variable is not None and scrape is not None and variable.get("type") == "query":
+                    jobs = query_variable_jobs(variable, scrape)
+                    if jobs:
+                        explicit, query_variable = jobs, var
+                    # else no job keeps the variable's metric: any job
                 continue
             names = []
             for item in values:
@@ -407,7 +546,7 @@ def _job_candidates(group, variables, scrape):
                 explicit = matched
                 if not matched and not scrape.dynamic:
                     unknown.append((value, "job=~%s matches no scraped job" % json.dumps(value)))
-    return explicit, unknown
+    return explicit, unknown, query_variable
 
 
 def _check_query(source, dashboard, query, variables, scrape, env_label, env_words, checks, seen=None):
@@ -446,7 +585,7 @@ def _check_query(source, dashboard, query, variables, scrape, env_label, env_wor
                         "selector %s has no %s matcher: it mixes every environment" % (selector["name"] or "{...}", env_label),
                         'add %s=~"$%s" to it (the grafana role can add it: grafana_dashboard_add_environment)'
                         % (env_label, env_label)))
-            explicit, unknown = _job_candidates(group, variables, scrape)
+            explicit, unknown, query_variable = _job_candidates(group, variables, scrape)
             if "unknown_job" in checks:
                 for value, why in unknown:
                     key = ("job", value)
@@ -463,10 +602,12 @@ def _check_query(source, dashboard, query, variables, scrape, env_label, env_wor
             metric = selector["name"]
             if "metric_dropped" not in checks or scrape is None or not metric or metric in SYNTHETIC_METRICS:
                 continue
+            labels = _literal_labels(group)
             if explicit is None:
                 targets = [(job, scrape.entries_for(job)) for job in sorted(scrape.jobs)]
                 targets = [(job, entries) for job, entries in targets if entries]
-                dropped = [(job, entries, [drop_reason(e, metric) for e in entries]) for job, entries in targets]
+                dropped = [(job, entries, [drop_reason(e, metric, labels, job) for e in entries])
+                           for job, entries in targets]
                 if not targets or not all(all(reasons) for _j, _e, reasons in dropped):
                     continue
                 bad = dropped
@@ -474,7 +615,7 @@ def _check_query(source, dashboard, query, variables, scrape, env_label, env_wor
                 bad = []
                 for job in explicit:
                     entries = scrape.entries_for(job)
-                    reasons = [drop_reason(e, metric) for e in entries]
+                    reasons = [drop_reason(e, metric, labels, job) for e in entries]
                     if entries and all(reasons):
                         bad.append((job, entries, reasons))
             for job, entries, reasons in bad:
@@ -486,16 +627,23 @@ def _check_query(source, dashboard, query, variables, scrape, env_label, env_wor
                 prefix = suggested_prefix(metric)
                 actions = set(r[1] for r in reasons)
                 if "invalid" in actions:
-                    fix = "fix the regex: Prometheus and the ADOT collector refuse the whole config"
-                elif "drop" in actions or "filter" in actions:
+                    fix = "fix the %s: Prometheus and the ADOT collector refuse the whole config" % (
+                        "regex" if any("does not compile" in r[0] for r in reasons) else "rule")
+                elif "rename" in actions:
+                    fix = "query the new name, or make that rule leave %s alone" % metric
+                elif actions & {"drop", "dropequal", "filter"}:
                     fix = "narrow that drop rule / filter so it no longer matches %s" % metric
                 else:
                     fix = ("add '%s.*' to the keep regex of job %s (ADOT configs built by otel_config: "
                            "custom_metric_prefixes: [%s]; prometheus role: prometheus_metric_filters)" % (prefix, job, prefix))
+                if query_variable:
+                    fix += ("; or, when job %s does not expose %s, let $%s offer only the jobs this dashboard is for "
+                            "(label_values(<a metric only they keep>, job))" % (job, metric, query_variable))
+                via = " (a value $%s can take)" % query_variable if query_variable else ""
                 findings.append(_finding(
                     "metric_dropped", source, dashboard, query,
-                    "metric %s is dropped before it is stored for job %s by %s: the panel shows \"No data\""
-                    % (metric, job, where), fix))
+                    "metric %s is dropped before it is stored for job %s%s by %s: the panel shows \"No data\""
+                    % (metric, job, via, where), fix))
     return findings
 
 
@@ -543,6 +691,15 @@ def _environment_findings(source, dashboard, env_label, env_words):
                 "the %s variable $%s holds the environment name %s" % (var.get("type"), var["name"], ", ".join(named)),
                 "derive it from $%s instead of a fixed value" % env_label))
     return findings
+
+
+def _otel_environment_findings(source, config):
+    """Hard-coded environments of an ADOT config, found by the otel_config module's validator."""
+    # otel.py exposes this rule privately today; the validator's public name replaces it here.
+    problems = otel._hardcoded_environment_problems(config) if isinstance(config, dict) else []
+    return [_finding("hardcoded_environment", source, {}, None, problem,
+                     "take the value from the environment (${env:ENVIRONMENT}); otel_config builds it so")
+            for problem in problems]
 
 
 def _datasource_findings(source, dashboard, datasources):
@@ -630,8 +787,13 @@ def diagnose(dashboards, *, prometheus_configs=(), otel_configs=(), datasources=
         checks.discard("unknown_datasource")
     if datasources is not None:  # a datasource without a uid gets the one the grafana role gives it
         datasources = [ds for ds in normalize_datasources(datasources) if isinstance(ds, dict)]
+    if scrape is not None and "metric_dropped" in checks:
+        skipped.extend("metric_dropped: %s" % note for note in filter(None, (unevaluated(e) for e in entries)))
     env_words = set(otel.ENVIRONMENT_WORDS) | set(str(e).lower() for e in environments or [] if e)
     findings = []
+    if "hardcoded_environment" in checks:
+        for source, config in otel_configs or []:
+            findings.extend(_otel_environment_findings(source, config))
     query_count = 0
     for source, dashboard in dashboards:
         variables = dict((v["name"], v) for v in _variables(dashboard))
@@ -664,6 +826,11 @@ def format_report(result):
     lines = ["monitoring.stack doctor: %d finding(s) in %d dashboard(s), %d PromQL quer%s checked"
              % (summary["findings"], summary["dashboards"], summary["queries"], "y" if summary["queries"] == 1 else "ies")]
     for number, item in enumerate(result["findings"], 1):
+        if not item["dashboard"] and not item["uid"]:
+            lines.append("%d. [%s] %s (ADOT collector config)" % (number, item["check"], item["file"]))
+            lines.append("   problem: %s" % item["problem"])
+            lines.append("   fix:     %s" % item["fix"])
+            continue
         where = ["%s (dashboard %r" % (item["file"], item["dashboard"])]
         if item["panel"]:
             where.append(", panel %r" % item["panel"])

@@ -430,19 +430,22 @@ def _dollar_unescape(text):
     return text.replace("$$", "$")
 
 
-def _relabel_keeps(rules, name):
-    """(kept, rule index that dropped it) after the __name__ keep/drop rules of a job."""
-    for index, rule in enumerate(rules):
-        if not isinstance(rule, dict):
-            continue
-        action = str(rule.get("action", "replace")).lower()
-        if action not in ("keep", "drop"):
-            continue
-        if _as_list(rule.get("source_labels")) != ["__name__"]:
-            continue
-        regex = re.compile(_dollar_unescape(str(rule.get("regex", "(.*)"))))
-        matched = regex.fullmatch(name) is not None
-        if (action == "keep" and not matched) or (action == "drop" and matched):
+def relabel_keeps(rules, name):
+    """(kept, index of the rule that dropped or renamed it) for a series named ``name`` after a
+    job's metric_relabel_configs, evaluated as Prometheus does (module_utils/relabel.py); ``$$``
+    is unescaped as the collector's config loader does. Raises re.error for a regex Prometheus
+    refuses; another refused rule (or one that cannot be evaluated here) claims no drop."""
+    from ansible_collections.monitoring.stack.plugins.module_utils import relabel  # only this function's edit scope
+    try:
+        compiled = relabel.compile_rules([r for r in rules if isinstance(r, dict)], dollar_escaped=True)
+    except relabel.InvalidRegex as exc:
+        raise re.error(str(exc))
+    except relabel.RelabelError:
+        return True, None
+    series = {"__name__": name}
+    for index, rule in enumerate(compiled):
+        series = rule.apply(series)
+        if series is None or series.get("__name__") != name:
             return False, index
     return True, None
 
@@ -466,7 +469,7 @@ def _keep_problems(config, prefixes):
                 continue
             for prefix in prefixes:
                 name = sample_metric_name(prefix)
-                kept, index = _relabel_keeps(rules, name)
+                kept, index = relabel_keeps(rules, name)
                 if not kept:
                     rule = rules[index]
                     problems.append(
@@ -477,14 +480,17 @@ def _keep_problems(config, prefixes):
     return problems
 
 
-def _name_matches(match_type, patterns, name):
+def name_matches(match_type, patterns, name):
+    """Whether a filter processor's ``metric_names`` match ``name``: ``strict`` (equal) or
+    ``regexp`` (Go RE2, unanchored, as the collector's filterset matches)."""
+    from ansible_collections.monitoring.stack.plugins.module_utils import relabel  # only this function's edit scope
     for pattern in patterns:
         pattern = _dollar_unescape(str(pattern))
         if match_type == "regexp":
             try:
-                if re.search(pattern, name):
+                if relabel.go_regex(pattern, anchored=False).search(name):
                     return True
-            except re.error:
+            except relabel.RelabelError:
                 return True  # reported elsewhere would be noise; do not claim a drop
         elif pattern == name:
             return True
@@ -508,12 +514,12 @@ def _filter_processor_problems(config, prefixes):
             sample = sample_metric_name(prefix)
             include = metrics.get("include") if isinstance(metrics.get("include"), dict) else None
             exclude = metrics.get("exclude") if isinstance(metrics.get("exclude"), dict) else None
-            if include is not None and not _name_matches(include.get("match_type", "strict"),
-                                                         _as_list(include.get("metric_names")), sample):
+            if include is not None and not name_matches(include.get("match_type", "strict"),
+                                                        _as_list(include.get("metric_names")), sample):
                 problems.append("processors.%s: metrics.include does not match prefix %r (e.g. %s): add '%s.*', "
                                 "or Grafana shows \"No data\" for them" % (name, prefix, sample, prefix))
-            if exclude is not None and _name_matches(exclude.get("match_type", "strict"),
-                                                     _as_list(exclude.get("metric_names")), sample):
+            if exclude is not None and name_matches(exclude.get("match_type", "strict"),
+                                                    _as_list(exclude.get("metric_names")), sample):
                 problems.append("processors.%s: metrics.exclude drops prefix %r (e.g. %s)" % (name, prefix, sample))
     return problems
 

@@ -16,15 +16,21 @@ description:
     filter builds), the ADOT collector configs (files, data, or specs as taken by
     M(monitoring.stack.otel_config)) and the Grafana datasources, and reports every cause of "No data"
     it can see without a running server.
-  - C(metric_dropped) - a query's metric is removed by a scrape job's C(metric_relabel_configs)
-    (C(keep)/C(drop) on C(__name__)) or an ADOT C(filter) processor. A query pinned to jobs (a
-    literal C(job) matcher or the values of a custom/constant C($job) variable) is checked
-    against those jobs; any other query only when every scraped job drops the metric. The
-    synthetic series C(up) and C(scrape_*) are never dropped by relabelling.
+  - C(metric_dropped) - a query's metric is removed (or renamed) by a scrape job's
+    C(metric_relabel_configs), evaluated as Prometheus 2.42 evaluates every relabel action, or by
+    an ADOT C(filter) processor. The series relabelled carries the metric name, the job, the
+    target labels the scrape config fixes and the query's literal C(label="value") matchers;
+    other labels are taken as missing. A query pinned
+    to jobs (a literal C(job) matcher, the values of a custom/constant C($job) variable, or the
+    jobs a C(label_values(<selector>, job)) query variable can take) is checked against each of
+    those jobs; any other query only when every scraped job drops the metric. The synthetic
+    series C(up) and C(scrape_*) are never dropped by relabelling.
   - C(unknown_job) - a literal C(job="...") matcher (or a custom/constant C($job) value, or a
     literal C(job=~) regex) names no scraped job.
   - C(hardcoded_environment) - C(environment="prod") matchers, environment names in the dashboard
-    title, tags and panel titles, and a constant or single-value C($environment) variable.
+    title, tags and panel titles, and a constant or single-value C($environment) variable; in
+    ADOT configs, a literal environment in C(resource)/C(attributes) processors (the rule of
+    M(monitoring.stack.otel_config)'s validator).
   - C(unknown_datasource) - a datasource uid or name, an C(__inputs) entry or a datasource
     variable that no given datasource satisfies (only when O(datasources) or O(datasource_files) are given).
   - C(invalid_query) - PromQL that does not parse (Grafana variables are allowed).
@@ -82,12 +88,70 @@ options:
     default: []
   datasources:
     description:
-      - The Grafana datasources that will exist (C(name), C(type), C(uid)), for example the
-        C(grafana_datasources) of the grafana role. A datasource without a uid gets the one the
-        grafana role derives from its name.
+      - The Grafana datasources that will exist, in the format of the grafana role's
+        C(grafana_datasources) (Grafana's provisioning format). The doctor reads C(name), C(type)
+        and C(uid) only; a datasource without a uid gets the one the grafana role derives from its name.
+      - The secret fields of that format (C(secureJsonData), C(password), C(basicAuthPassword)) are
+        C(no_log) and never read; an unknown field is refused. The C(playbooks/doctor.yml)
+        playbook passes only C(name), C(type) and C(uid).
       - When neither this nor O(datasource_files) is given, datasources are not checked.
     type: list
     elements: dict
+    suboptions:
+      name:
+        description: The datasource name.
+        type: str
+      type:
+        description: The datasource plugin type (C(prometheus), C(loki), C(cloudwatch), ...).
+        type: str
+      uid:
+        description: The datasource uid.
+        type: str
+      secureJsonData:
+        description: Not read; accepted so that a provisioning entry can be passed as it is, and never shown.
+        type: dict
+      password:
+        description: Not read, never shown.
+        type: str
+      basicAuthPassword:
+        description: Not read, never shown.
+        type: str
+      access:
+        description: Not read.
+        type: str
+      url:
+        description: Not read.
+        type: str
+      user:
+        description: Not read.
+        type: str
+      database:
+        description: Not read.
+        type: str
+      basicAuth:
+        description: Not read.
+        type: bool
+      basicAuthUser:
+        description: Not read.
+        type: str
+      withCredentials:
+        description: Not read.
+        type: bool
+      isDefault:
+        description: Not read.
+        type: bool
+      jsonData:
+        description: Not read.
+        type: dict
+      orgId:
+        description: Not read.
+        type: int
+      version:
+        description: Not read.
+        type: int
+      editable:
+        description: Not read.
+        type: bool
   datasource_files:
     description:
       - Grafana datasource provisioning files (C(apiVersion), C(datasources)).
@@ -239,11 +303,28 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 try:
     from ansible_collections.monitoring.stack.plugins.module_utils import doctor as doc
     from ansible_collections.monitoring.stack.plugins.module_utils import otel
+    from ansible_collections.monitoring.stack.plugins.module_utils.common import failure_message
     from ansible_collections.monitoring.stack.plugins.module_utils.promql import HAS_PROMQL_PARSER
     IMPORT_ERROR = None
 except ImportError:  # pragma: no cover - promql-parser or PyYAML missing
     HAS_PROMQL_PARSER = False
     IMPORT_ERROR = traceback.format_exc()
+
+
+INPUT_HINT = ("paths are read on the host the module runs on; give absolute paths "
+              "(playbooks/doctor.yml makes them absolute)")
+
+# Grafana's datasource provisioning fields: the doctor reads name, type and uid; the secret ones
+# are no_log so that a grafana_datasources entry passed as it is never shows them.
+DATASOURCE_OPTIONS = dict(
+    name=dict(type="str"), type=dict(type="str"), uid=dict(type="str"),
+    secureJsonData=dict(type="dict", no_log=True), password=dict(type="str", no_log=True),
+    basicAuthPassword=dict(type="str", no_log=True),
+    access=dict(type="str"), url=dict(type="str"), user=dict(type="str"), database=dict(type="str"),
+    basicAuth=dict(type="bool"), basicAuthUser=dict(type="str"), withCredentials=dict(type="bool"),
+    isDefault=dict(type="bool"), jsonData=dict(type="dict"), orgId=dict(type="int"), version=dict(type="int"),
+    editable=dict(type="bool"),
+)
 
 
 def _inputs(params):
@@ -261,7 +342,8 @@ def _inputs(params):
         otel_configs.append((name, otel.build_config(spec)))
     datasources = None
     if params["datasources"] is not None or params["datasource_files"]:
-        datasources = list(params["datasources"] or [])
+        datasources = [dict((key, ds.get(key)) for key in ("name", "type", "uid") if ds.get(key) is not None)
+                       for ds in params["datasources"] or []]
         for source, data in doc.load_yaml_files(params["datasource_files"]):
             datasources.extend(doc.datasources_from_provisioning(data, source))
     return dashboards, prometheus, otel_configs, datasources
@@ -277,7 +359,7 @@ def main():
             otel_configs=dict(type="list", elements="path", default=[]),
             otel_config_data=dict(type="list", elements="raw", default=[]),
             otel_specs=dict(type="list", elements="dict", default=[]),
-            datasources=dict(type="list", elements="dict"),
+            datasources=dict(type="list", elements="dict", options=DATASOURCE_OPTIONS),
             datasource_files=dict(type="list", elements="path", default=[]),
             environments=dict(type="list", elements="str", default=[]),
             environment_label=dict(type="str", default="environment"),
@@ -296,16 +378,16 @@ def main():
     try:
         dashboards, prometheus, otel_configs, datasources = _inputs(params)
     except (doc.DoctorError, otel.SpecError, ValueError) as exc:
-        module.fail_json(msg="Failed to read the doctor's inputs: %s" % exc)
+        module.fail_json(msg=failure_message("read the doctor's inputs", exc, INPUT_HINT))
     if not dashboards:
-        module.fail_json(msg="Failed to find dashboards: give dashboards (files or directories with *.json) "
-                             "or dashboard_data")
+        module.fail_json(msg=failure_message("find dashboards", "none given",
+                                             "give dashboards (files or directories with *.json) or dashboard_data"))
     try:
         result = doc.diagnose(dashboards, prometheus_configs=prometheus, otel_configs=otel_configs,
                               datasources=datasources, environments=params["environments"],
                               environment_label=params["environment_label"], checks=params["checks"])
     except doc.DoctorError as exc:
-        module.fail_json(msg="Failed to check the dashboards: %s" % exc)
+        module.fail_json(msg=failure_message("check the dashboards", exc))
     report = doc.format_report(result)
     out = dict(changed=False, findings=result["findings"], report=report, summary=result["summary"],
                not_checked=result["skipped"])

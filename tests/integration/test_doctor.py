@@ -7,6 +7,7 @@ ones and the shipped dashboards (against scrape configs that scrape their jobs) 
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 import pytest
@@ -106,11 +107,18 @@ def _shipped_inputs(tmp_path, specs):
 
 def test_shipped_dashboards_pass_against_scrape_configs_of_their_jobs(playbook, tmp_path):
     """The default doctor_dashboards (the shipped dashboards/) against ADOT configs of three
-    Spring services, a node job and a FastAPI job."""
+    Spring services, a node job and a FastAPI job. Each service dashboard's $job offers only the
+    jobs that keep its own metric; the services overview offers every service, so its one JVM
+    panel is empty for the FastAPI job, and the doctor says so (a $job value that drops a metric
+    is reported even when other values keep it)."""
     result = playbook(str(PLAYBOOK), extravars=_shipped_inputs(tmp_path, SHIPPED_SPECS))
-    assert result.rc == 0, result
+    assert result.rc != 0, result
     task = result.result(TASK)
-    assert task["findings"] == [] and task["not_checked"] == []
+    assert [(f["uid"], f["check"], f["panel"]) for f in task["findings"]] == [
+        ("ms-overview", "metric_dropped", "JVM heap used")]
+    assert "for job reviewlens-api (a value $job can take)" in task["findings"][0]["problem"]
+    assert "let $job offer only the jobs this dashboard is for" in task["findings"][0]["fix"]
+    assert task["not_checked"] == []
     assert task["summary"]["dashboards"] == 9 and task["summary"]["queries"] > 100
     assert set(task["summary"]["scraped_jobs"]) == {"node", "reviewlens-api", "shop-web-api-metrics",
                                                     "shop-scheduler-metrics", "shop-worker-metrics"}
@@ -122,6 +130,9 @@ def test_shipped_scheduler_dashboard_needs_its_prefix_kept(playbook, tmp_path):
     result = playbook(str(PLAYBOOK), extravars=_shipped_inputs(tmp_path, specs))
     assert result.rc != 0
     findings = result.result(TASK)["findings"]
+    overview = [f["panel"] for f in findings if f["uid"] == "ms-overview"]
+    findings = [f for f in findings if f["uid"] != "ms-overview"]
+    assert overview == ["JVM heap used"], "the one finding of the shipped dashboards (test above)"
     assert findings and {f["uid"] for f in findings} == {"ms-spring-boot-scheduler"}
     assert all(f["check"] == "metric_dropped" and "tasks_scheduled_execution" in f["query"] for f in findings)
 
@@ -152,3 +163,97 @@ def test_scrape_config_from_the_inventory(playbook, tmp_path):
         ("hardcoded_environment", "Heap"), ("metric_dropped", "Pool"), ("unknown_datasource", "Heap")]
     dropped = [f for f in findings if f["check"] == "metric_dropped"][0]
     assert "job api" in dropped["problem"] and "(?:http_.*)|(?:jvm_.*)" in dropped["problem"]
+
+
+SENTINEL = "doctor-sentinel-pw-7f3c91"
+
+
+@pytest.mark.parametrize("callback", ["ansible.builtin.default", "ansible.posix.json"])
+def test_datasource_secrets_never_reach_the_output(playbook, tmp_path, callback):
+    """The inventory's grafana_datasources carry secureJsonData and basicAuthPassword: the doctor
+    needs only uid, name and type, and nothing else may be printed, at -vvv, with the default
+    and the JSON callbacks, on success and on failure."""
+    secret_ds = {"name": "Prometheus", "type": "prometheus", "uid": "prom", "url": "http://127.0.0.1:9090",
+                 "basicAuth": True, "basicAuthUser": "grafana", "basicAuthPassword": SENTINEL,
+                 "jsonData": {"httpHeaderName1": "Authorization"},
+                 "secureJsonData": {"basicAuthPassword": SENTINEL, "httpHeaderValue1": "Bearer " + SENTINEL}}
+    inventory = {"all": {"hosts": {"localhost": {"ansible_connection": "local",
+                                                 "ansible_python_interpreter": sys.executable}},
+                         "children": {"monitoring": {"hosts": {"prom1": {"grafana_datasources": [secret_ds]}}}}}}
+    (tmp_path / "hosts.yml").write_text(yaml.safe_dump(inventory))
+    good = {"uid": "ok", "title": "API", "templating": {"list": []}, "panels": [
+        {"id": 1, "type": "timeseries", "title": "Up", "datasource": {"type": "prometheus", "uid": "prom"},
+         "targets": [{"refId": "A", "expr": "up"}]}]}
+    bad = dict(good, uid="bad", panels=[dict(good["panels"][0], datasource={"type": "prometheus", "uid": "gone"})])
+    for name, board, failed in (("good", good, False), ("bad", bad, True)):
+        (tmp_path / ("%s.json" % name)).write_text(json.dumps(board))
+        result = playbook(str(PLAYBOOK), inventory=tmp_path / "hosts.yml", extra_args=["-vvv"],
+                          env={"ANSIBLE_STDOUT_CALLBACK": callback},
+                          extravars={"doctor_dashboards": [str(tmp_path / ("%s.json" % name))],
+                                     "doctor_prometheus_from_inventory": False})
+        output = result.stdout + result.stderr
+        assert (result.rc != 0) is failed, output[-3000:]
+        assert "Check dashboards for the causes" in output  # the task ran and printed
+        assert output.count(SENTINEL) == 0, "secret printed (%s, %s dashboard)" % (callback, name)
+        assert '"basicAuthUser": "grafana"' not in output and "127.0.0.1:9090" not in output, \
+            "the playbook passes uid, name and type only"
+        if failed:
+            assert "datasource uid 'gone' does not exist (have: Prometheus (prometheus, uid prom))" in output
+
+
+def test_the_module_called_with_a_full_datasource_shows_no_secret(playbook, tmp_path):
+    """Called directly with a grafana_datasources entry as it is, the module reads name, type
+    and uid, and masks the secret fields (no_log) at -vvv; an unknown field is refused."""
+    board = {"uid": "x", "title": "X", "panels": [
+        {"id": 1, "type": "timeseries", "title": "Up", "datasource": {"type": "prometheus", "uid": "gone"},
+         "targets": [{"refId": "A", "expr": "up"}]}]}
+    (tmp_path / "board.json").write_text(json.dumps(board))
+    full = {"name": "Prometheus", "type": "prometheus", "url": "http://127.0.0.1:9090", "access": "proxy",
+            "basicAuth": True, "basicAuthUser": "grafana", "basicAuthPassword": SENTINEL, "password": SENTINEL,
+            "jsonData": {"timeInterval": "30s"}, "secureJsonData": {"basicAuthPassword": SENTINEL}}
+    tasks = [{"name": "Doctor with a full datasource", "ignore_errors": True, "monitoring.stack.doctor": {
+        "dashboards": [str(tmp_path / "board.json")], "datasources": [full]}},
+        {"name": "Doctor with an unknown datasource field", "ignore_errors": True, "monitoring.stack.doctor": {
+            "dashboards": [str(tmp_path / "board.json")], "datasources": [dict(full, colour="blue")]}}]
+    result = playbook([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}], extra_args=["-vvv"])
+    task = result.result("Doctor with a full datasource")
+    assert task["failed"] is True
+    assert [f["check"] for f in task["findings"]] == ["unknown_datasource"]
+    assert "have: Prometheus (prometheus, uid prometheus)" in task["findings"][0]["problem"]
+    unknown = result.result("Doctor with an unknown datasource field")
+    assert unknown["failed"] is True and "colour" in unknown["msg"] and "findings" not in unknown
+    assert SENTINEL not in result.stdout + result.stderr
+
+
+def _restated_defaults(playbook_text):
+    """The prometheus role defaults the doctor uses whose values the playbook restates."""
+    defaults = yaml.safe_load((REPO / "roles" / "prometheus" / "defaults" / "main.yml").read_text())
+    used = ("prometheus_scrape_interval", "prometheus_scrape_timeout", "prometheus_evaluation_interval",
+            "prometheus_listen_address", "prometheus_config_dir", "prometheus_scrape_groups",
+            "prometheus_node_exporter_groups")
+    restated = []
+    for key in used:
+        values = defaults[key] if isinstance(defaults[key], list) else [defaults[key]]
+        restated.extend("%s=%s" % (key, v) for v in values
+                        if re.search(r"(?:: |default\(\[?)'%s'" % re.escape(str(v)), playbook_text))
+    return restated
+
+
+def test_doctor_playbook_reads_the_prometheus_role_defaults():
+    """One place for the role's defaults: doctor.yml loads roles/prometheus/defaults/main.yml
+    (it ships next to playbooks/ in the installed collection) and restates none of them."""
+    text = PLAYBOOK.read_text()
+    plays = yaml.safe_load(text)
+    loads = [t["ansible.builtin.include_vars"] for t in plays[0]["tasks"] if "ansible.builtin.include_vars" in t]
+    assert [t["file"] for t in loads] == ["{{ playbook_dir }}/../roles/prometheus/defaults/main.yml"]
+    assert _restated_defaults(text) == []
+    assert "prometheus_scrape_groups=app_hosts" in _restated_defaults("x: default(['app_hosts'])"), "it can fail"
+
+
+def test_unreadable_inputs_fail_with_the_collections_message(playbook, tmp_path):
+    result = playbook(str(PLAYBOOK), extravars={"doctor_dashboards": [str(tmp_path / "missing")]})
+    task = result.result(TASK)
+    assert task["failed"] is True
+    assert task["msg"] == ("Failed to read the doctor's inputs: %s: no such file or directory. Hint: paths are read "
+                           "on the host the module runs on; give absolute paths (playbooks/doctor.yml makes them "
+                           "absolute)" % (tmp_path / "missing"))

@@ -102,14 +102,70 @@ def test_drop_reason_keep_drop_and_synthetic_series():
     assert doctor.drop_reason(drop, "process_open_fds") is None
 
 
-def test_drop_reason_ignores_rules_on_other_labels():
+def test_drop_rules_on_joined_and_missing_labels_drop_every_series():
+    """Prometheus joins the source labels ('name;' without le) and a missing label reads as '':
+    regex .* matches both, so each of these rules drops every series (the real Prometheus shows
+    it: tests/integration/test_relabel_prometheus.py, cases drop_name_le_any and drop_absent_label_any)."""
+    for rule in ({"source_labels": ["__name__", "le"], "regex": ".*", "action": "drop"},
+                 {"source_labels": ["le"], "regex": ".*", "action": "drop"}):
+        job = {"job_name": "a", "metric_relabel_configs": [
+            rule, {"source_labels": ["__name__"], "regex": "http_.*", "action": "keep"}]}
+        entry = doctor.prometheus_scrape_entries([job], "p")[0]
+        reason = doctor.drop_reason(entry, "http_requests_total")
+        assert reason[1] == "drop" and "metric_relabel_configs[0]" in reason[0] and "without le" in reason[0]
+
+
+def test_drop_reason_rules_on_other_labels_use_the_query_labels():
     job = {"job_name": "a", "metric_relabel_configs": [
-        {"source_labels": ["le"], "regex": ".*", "action": "drop"},
-        {"source_labels": ["__name__", "le"], "regex": ".*", "action": "drop"},
+        {"source_labels": ["__name__", "status"], "regex": "http_x;5..", "action": "drop"},
         {"source_labels": ["__name__"], "regex": "http_.*", "action": "keep"}]}
     entry = doctor.prometheus_scrape_entries([job], "p")[0]
-    assert doctor.drop_reason(entry, "http_requests_total") is None
-    assert "metric_relabel_configs[2]" in doctor.drop_reason(entry, "jvm_threads_live_threads")[0]
+    assert doctor.drop_reason(entry, "http_x") is None
+    assert doctor.drop_reason(entry, "http_x", {"status": "503"})[1] == "drop"
+    assert "metric_relabel_configs[1]" in doctor.drop_reason(entry, "jvm_threads_live_threads")[0]
+    result = run([dash(['http_x{job="a", status="500"}', 'http_x{job="a", status="200"}'])], jobs=[job])
+    assert kinds(result) == [("metric_dropped", "P1")]
+
+
+def test_a_renamed_metric_is_reported():
+    job = {"job_name": "a", "metric_relabel_configs": [
+        {"source_labels": ["__name__"], "regex": "jvm_(.*)", "target_label": "__name__", "replacement": "java_$1"}]}
+    result = run([dash(['jvm_threads_live{job="a"}', 'java_threads_live{job="a"}'])], jobs=[job])
+    assert kinds(result) == [("metric_dropped", "P1")]
+    assert "renames it to java_threads_live" in result["findings"][0]["problem"]
+
+
+def test_job_label_rules_see_the_job():
+    job = keep_job("a", "a", "drop")
+    job["metric_relabel_configs"][0]["source_labels"] = ["job"]
+    assert kinds(run([dash(['http_x{job="a"}'])], jobs=[job, keep_job("b", ".*")])) == [("metric_dropped", "P1")]
+
+
+def test_target_labels_are_known_when_the_scrape_config_fixes_them():
+    """A rule reading instance or a static label: its value is known for one static target (and
+    labels all static configs agree on); otherwise the doctor does not guess."""
+    rule = {"source_labels": ["instance", "team"], "regex": "10\\.0\\..*;shop", "action": "keep"}
+    one = {"job_name": "a", "static_configs": [{"targets": ["localhost:8080"], "labels": {"team": "shop"}}],
+           "metric_relabel_configs": [rule]}
+    entry = doctor.prometheus_scrape_entries([one], "p")[0]
+    assert "metric_relabel_configs[0]" in doctor.drop_reason(entry, "http_x")[0]
+    kept = dict(one, static_configs=[{"targets": ["10.0.0.5:8080"], "labels": {"team": "shop"}}])
+    assert doctor.drop_reason(doctor.prometheus_scrape_entries([kept], "p")[0], "http_x") is None
+    two = dict(one, static_configs=[{"targets": ["localhost:8080", "10.0.0.5:8080"], "labels": {"team": "shop"}}])
+    assert doctor.drop_reason(doctor.prometheus_scrape_entries([two], "p")[0], "http_x") is None
+    discovered = {"job_name": "a", "ec2_sd_configs": [{"region": "eu-west-1"}], "metric_relabel_configs": [rule]}
+    assert doctor.drop_reason(doctor.prometheus_scrape_entries([discovered], "p")[0], "http_x") is None
+    # a rule on an unknown value does not hide a later rule that drops for certain
+    two["metric_relabel_configs"] = [{"source_labels": ["instance"], "target_label": "host"},
+                                     rule, {"source_labels": ["__name__"], "regex": "jvm_.*", "action": "keep"}]
+    assert "metric_relabel_configs[2]" in doctor.drop_reason(doctor.prometheus_scrape_entries([two], "p")[0], "http_x")[0]
+
+
+def test_a_regex_this_code_cannot_evaluate_is_not_checked_visibly():
+    job = keep_job("a", r"\pL+")
+    result = run([dash(['http_x{job="a"}'])], jobs=[job])
+    assert result["findings"] == []
+    assert any(s.startswith("metric_dropped: p") and "cannot be evaluated here" in s for s in result["skipped"])
 
 
 def test_a_regex_that_does_not_compile_is_reported_with_its_fix():
@@ -151,6 +207,20 @@ def test_otel_entries_take_the_filters_of_their_metrics_pipeline():
     assert doctor.drop_reason(entries[0], "shop_orders_total") is None, "the project prefix is kept"
 
 
+def test_hardcoded_environment_in_adot_configs_uses_the_otel_validator():
+    config = otel.build_config({"project": "shop", "service": "api"})
+    config["processors"]["resource"]["attributes"].append({"key": "deployment.environment", "value": "prod",
+                                                           "action": "upsert"})
+    result = doctor.diagnose([("d.json", dash(['up']))], otel_configs=[("otel-api.yaml", config)])
+    found = [f for f in result["findings"] if f["check"] == "hardcoded_environment"]
+    assert len(found) == 1 and found[0]["file"] == "otel-api.yaml"
+    assert "processors.resource.attributes" in found[0]["problem"] and "'prod'" in found[0]["problem"]
+    assert "otel-api.yaml (ADOT collector config)" in doctor.format_report(result)
+    clean = doctor.diagnose([("d.json", dash(['up']))], otel_configs=[("o", otel.build_config(
+        {"project": "shop", "service": "api"}))])
+    assert clean["findings"] == []
+
+
 def test_otel_dollar_escapes_in_regexes():
     config = {"receivers": {"prometheus": {"config": {"scrape_configs": [
         keep_job("j", "(http_.*|x$$)")]}}},
@@ -188,10 +258,22 @@ def test_job_variable_values_are_checked_one_by_one():
     assert "'sqs_consumer_.*'" in result["findings"][0]["fix"]
 
 
-def test_query_variable_job_means_any_job():
+def test_query_variable_job_reports_every_job_it_can_take_that_drops_the_metric():
+    """$job from label_values(up, job) can be any scraped job: picking worker shows "No data"."""
     variables = [{"name": "job", "type": "query", "query": "label_values(up, job)", "datasource": PROM}]
     board = dash(['sum(sqs_consumer_messages_total{job=~"$job"})'], variables=variables)
+    result = run([board], jobs=[keep_job("api", ".*"), keep_job("worker", "http_.*")])
+    assert kinds(result) == [("metric_dropped", "P1")]
+    assert "job worker" in result["findings"][0]["problem"]
+
+
+def test_query_variable_job_takes_only_jobs_that_keep_its_metric():
+    variables = [{"name": "job", "type": "query", "datasource": PROM,
+                  "query": {"query": 'label_values(sqs_consumer_messages_total{environment=~"$environment"}, job)'}}]
+    board = dash(['sum(sqs_consumer_messages_total{job=~"$job"})'], variables=variables)
     assert kinds(run([board], jobs=[keep_job("api", ".*"), keep_job("worker", "http_.*")])) == []
+    variables[0]["query"] = "label_values(job)"
+    assert kinds(run([board], jobs=[keep_job("api", ".*"), keep_job("worker", "http_.*")])) == [("metric_dropped", "P1")]
 
 
 def test_unknown_job_literal_regex_and_variable_values():
@@ -202,6 +284,12 @@ def test_unknown_job_literal_regex_and_variable_values():
     assert kinds(result) == [("unknown_job", "P1"), ("unknown_job", "P3"), ("unknown_job", "P4")]
     assert "'api-typo'" in result["findings"][2]["problem"] and "$job" in result["findings"][2]["problem"]
     assert "scraped: api" in result["findings"][0]["problem"]
+
+
+def test_job_regex_matchers_are_re2_like_prometheus():
+    """A flag group in the middle is RE2 (Prometheus matches it), not Python."""
+    result = run([dash(['jvm_x{job=~"web-(?i)API"}', 'up{job=~"web-(?i)APX"}'])], jobs=[keep_job("web-api", "http_.*")])
+    assert kinds(result) == [("metric_dropped", "P1"), ("unknown_job", "P2")]
 
 
 def test_no_unknown_job_when_a_job_label_is_set_dynamically():
