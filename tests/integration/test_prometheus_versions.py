@@ -10,16 +10,15 @@ only: reading a 3.x TSDB with 2.53 belongs to the upgrade scenario.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 
 import pytest
 
 from ansible_collections.monitoring.stack.plugins.module_utils import prometheus_versions as pv
 from tests.support.playbook import REPO
+from tests.support.prometheus_process import PrometheusProcess
 
 sys.path.insert(0, str(REPO / "tests" / "hosts"))
 import version_lines  # noqa: E402  pylint: disable=wrong-import-position
@@ -29,56 +28,12 @@ STILL_IN_3 = ("native-histograms", "exemplar-storage", "memory-snapshot-on-shutd
               "promql-experimental-functions", "concurrent-rule-eval")
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _binary(line):
     try:
         found = version_lines.stage(line)
     except (OSError, subprocess.SubprocessError, SystemExit) as exc:
         pytest.skip("the %s line could not be staged: %s" % (line, exc))
     return os.path.join(version_lines.bindir(line), "prometheus"), found["prometheus"]
-
-
-class _Prometheus(object):
-    """A real Prometheus on a free loopback port, for one test; always stopped."""
-
-    def __init__(self, binary, tmp_path, config, flags=(), env=None):
-        self.port = _free_port()
-        (tmp_path / "prometheus.yml").write_text(config.replace("PORT", str(self.port)))
-        self.log = tmp_path / "prometheus.log"
-        self.args = [binary, "--config.file=%s" % (tmp_path / "prometheus.yml"),
-                     "--storage.tsdb.path=%s" % (tmp_path / "data"),
-                     "--web.listen-address=127.0.0.1:%d" % self.port] + list(flags)
-        self.env = dict(os.environ, **(env or {}))
-        self.proc = None
-
-    def __enter__(self):
-        self.proc = subprocess.Popen(self.args, stdout=open(self.log, "w"), stderr=subprocess.STDOUT, env=self.env)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError("prometheus exited: %s" % self.log.read_text()[-2000:])
-            try:
-                urllib.request.urlopen("http://127.0.0.1:%d/-/ready" % self.port, timeout=1).read()
-                return self
-            except OSError:
-                time.sleep(0.2)
-        raise AssertionError("prometheus not ready in 30 s: %s" % self.log.read_text()[-2000:])
-
-    def get(self, path):
-        return urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.port, path), timeout=5).read().decode()
-
-    def __exit__(self, *exc):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
 
 
 def _unknown_feature_options(log_text):
@@ -92,7 +47,7 @@ def test_removed_feature_flags_are_the_ones_the_binary_does_not_know(line, tmp_p
     flags = sorted(pv.FEATURES_REMOVED_IN_3) + list(STILL_IN_3)
     if not pv.is_v3(version):
         flags.remove("agent")   # on 2.x it turns agent mode on, which refuses the TSDB flags
-    with _Prometheus(binary, tmp_path, "global: {}\n", ["--enable-feature=" + ",".join(flags)]):
+    with PrometheusProcess(binary, tmp_path, "global: {}\n", ["--enable-feature=" + ",".join(flags)]):
         pass
     unknown = _unknown_feature_options(tmp_path.joinpath("prometheus.log").read_text())
     if pv.is_v3(version):
@@ -114,7 +69,7 @@ def test_v3_expands_dollar_in_external_labels_and_keeps_double_dollar(tmp_path):
     assert labels == {"cost_center": "ab$$team", "region": "eu"}
     config = ("global:\n  scrape_interval: 1s\n  external_labels:\n    escaped: 'ab$$team'\n    raw: 'ab$team'\n"
               "scrape_configs:\n  - job_name: self\n    static_configs:\n      - targets: ['127.0.0.1:PORT']\n")
-    with _Prometheus(binary, tmp_path, config, env={"team": "EXPANDED"}) as prom:
+    with PrometheusProcess(binary, tmp_path, config, env={"team": "EXPANDED"}) as prom:
         body = ""
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and 'job="self"' not in body:
@@ -129,7 +84,7 @@ def test_v2_takes_external_labels_literally(tmp_path):
     assert pv.escape_external_labels({"cost_center": "ab$team"}, version) == {"cost_center": "ab$team"}
     config = ("global:\n  scrape_interval: 1s\n  external_labels:\n    raw: 'ab$team'\n"
               "scrape_configs:\n  - job_name: self\n    static_configs:\n      - targets: ['127.0.0.1:PORT']\n")
-    with _Prometheus(binary, tmp_path, config, env={"team": "EXPANDED"}) as prom:
+    with PrometheusProcess(binary, tmp_path, config, env={"team": "EXPANDED"}) as prom:
         body = ""
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and 'job="self"' not in body:
