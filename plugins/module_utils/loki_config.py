@@ -81,7 +81,56 @@ def config_problems(config, names=None):
     _retention_problems(config, name, problems, periods)
     _storage_problems(config, name, problems)
     _limit_problems(config, name, problems)
+    _loki3_problems(config, name, problems)
     return problems
+
+
+# Keys Loki 3.0 removed (its upgrade guide): the index shippers and the compactor take the
+# object store from schema_config, and deletes go to compactor.delete_request_store.
+REMOVED_IN_LOKI_3 = (
+    "storage_config.tsdb_shipper.shared_store", "storage_config.tsdb_shipper.shared_store_key_prefix",
+    "storage_config.boltdb_shipper.shared_store", "storage_config.boltdb_shipper.shared_store_key_prefix",
+    "compactor.shared_store", "compactor.shared_store_key_prefix",
+)
+
+
+def _active_period(configs, today=None):
+    """The schema period in force today, as Loki's ActivePeriodConfig picks it: the last one
+    whose ``from`` is not in the future (the first when all are)."""
+    today = today or datetime.date.today()
+    active = 0
+    for index, entry in enumerate(configs):
+        try:
+            if datetime.date.fromisoformat(str(entry.get("from"))) <= today:
+                active = index
+        except (AttributeError, ValueError):
+            continue
+    return active
+
+
+def _loki3_problems(config, name, problems):
+    for path in REMOVED_IN_LOKI_3:
+        if _get(config, path) is not None:
+            problems.append("%s: removed in Loki 3 (the object store comes from schema_config; deletes use "
+                            "compactor.delete_request_store): remove it" % name(path))
+    configs = _get(config, "schema_config.configs")
+    if not isinstance(configs, list) or not configs or not all(isinstance(c, dict) for c in configs):
+        return
+    allow = _get(config, "limits_config.allow_structured_metadata")
+    if allow is False:
+        return
+    index = _active_period(configs)
+    entry = configs[index]
+    where = "schema_config.configs[%d]" % index
+    schema = str(entry.get("schema", ""))
+    if re.match(r"^v\d+$", schema) and int(schema[1:]) < 13:
+        problems.append("%s: Loki 3 stores structured metadata by default and then needs schema v13 in the active "
+                        "period (this one is %s): add a period with schema v13 from a future date, or set "
+                        "limits_config.allow_structured_metadata: false" % (name(where + ".schema"), schema))
+    if entry.get("store") not in (None, "tsdb"):
+        problems.append("%s: Loki 3 stores structured metadata by default and then needs the tsdb index in the "
+                        "active period (this one is %s): add a tsdb period from a future date, or set "
+                        "limits_config.allow_structured_metadata: false" % (name(where + ".store"), entry.get("store")))
 
 
 def _schema_problems(config, name, problems):

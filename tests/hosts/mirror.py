@@ -3,10 +3,11 @@
 
 Upstream archives cannot be downloaded here, so `build` makes tarballs in the upstream release
 layout (<product>-<version>.linux-<arch>/<binaries>) from the Debian packages' binaries, with a
-`sha256sums.txt` per version, under <root>/v<version>/. `serve` runs an HTTP server for <root>
+`sha256sums.txt` per version, under <root>/v<version>/. With `--line trixie|sid` the binaries
+come from that Debian line, staged by version_lines.py, and the version is read from the binary. `serve` runs an HTTP server for <root>
 on a loopback address in the background (bounded start-up, pid file); `stop` stops it.
 
-    mirror.py build --root DIR --product node_exporter [--version 1.5.0]
+    mirror.py build --root DIR --product node_exporter [--version 1.5.0] [--line sid]
     mirror.py serve --root DIR --bind 127.0.0.29 --port 18099 --pidfile FILE
     mirror.py stop --pidfile FILE
 """
@@ -31,6 +32,8 @@ PRODUCTS = {
     "prometheus": ("prometheus", {"prometheus": "/usr/bin/prometheus", "promtool": "/usr/bin/promtool"}),
     "alertmanager": ("prometheus-alertmanager",
                      {"alertmanager": "/usr/bin/prometheus-alertmanager", "amtool": "/usr/bin/amtool"}),
+    "blackbox_exporter": ("prometheus-blackbox-exporter",
+                          {"blackbox_exporter": "/usr/bin/prometheus-blackbox-exporter"}),
 }
 ARCH = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
 
@@ -41,18 +44,27 @@ def debian_version(package):
     return out.stdout.split("-")[0].split("+")[0].split("~")[0]
 
 
-def build(root, product, version=None):
+def build(root, product, version=None, line=None):
     package, binaries = PRODUCTS[product]
+    if line:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import version_lines  # pylint: disable=import-outside-toplevel
+
+        version_lines.stage(line)
+        where = version_lines.bindir(line)
+        binaries = {inner: os.path.join(where, os.path.basename(source)) for inner, source in binaries.items()}
+        version = version or version_lines.binary_version(next(iter(binaries.values())))
     version = version or debian_version(package)
     top = "%s-%s.linux-%s" % (product, version, ARCH)
     outdir = os.path.join(root, "v" + version)
     os.makedirs(outdir, exist_ok=True)
     name = top + ".tar.gz"
     path = os.path.join(outdir, name)
-    with tarfile.open(path, "w:gz") as tar:
+    with tarfile.open(path, "w:gz", compresslevel=1) as tar:  # speed; the layout is what counts
         for inner, source in binaries.items():
             tar.add(source, arcname="%s/%s" % (top, inner))
-        notice = ("Built by monitoring.stack tests from Debian's %s; upstream layout.\n" % package).encode()
+        notice = ("Built by monitoring.stack tests from Debian's %s (%s); upstream layout.\n"
+                  % (package, line or "installed")).encode()
         info = tarfile.TarInfo("%s/NOTICE" % top)
         info.size = len(notice)
         info.mtime = int(time.time())
@@ -113,6 +125,7 @@ def main():
     b.add_argument("--root", required=True)
     b.add_argument("--product", required=True, choices=sorted(PRODUCTS))
     b.add_argument("--version")
+    b.add_argument("--line", choices=("bookworm", "trixie", "sid"))
     s = sub.add_parser("serve")
     s.add_argument("--root", required=True)
     s.add_argument("--bind", default="127.0.0.1")
@@ -122,7 +135,7 @@ def main():
     t.add_argument("--pidfile", required=True)
     args = parser.parse_args()
     if args.command == "build":
-        build(args.root, args.product, args.version)
+        build(args.root, args.product, args.version, args.line)
     elif args.command == "serve":
         serve(args.root, args.bind, args.port, args.pidfile)
     else:

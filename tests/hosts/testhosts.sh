@@ -3,7 +3,8 @@
 # images: a Debian 12 image built locally from a debootstrap rootfs, run by a private dockerd.
 #
 #   testhosts.sh deps     apt-install docker.io and debootstrap (once)
-#   testhosts.sh image    build the image unless it exists (cached in $TESTHOSTS_STATE)
+#   testhosts.sh image    build the image unless it exists (cached in $TESTHOSTS_STATE);
+#                         TESTHOSTS_SUITES="trixie" also builds monitoring-stack/debian-systemd:trixie
 #   testhosts.sh start    start the private dockerd (idempotent); prints the DOCKER_HOST value
 #   testhosts.sh stop     remove our containers, stop dockerd, clean its leftover mounts
 #   testhosts.sh env      print 'export DOCKER_HOST=...' for eval
@@ -68,29 +69,41 @@ cmd_start() {
   exit 1
 }
 
-cmd_image() {
+# Our images are monitoring-stack/debian-systemd:<suite>, one per Debian suite (bookworm is the
+# default; trixie gives Debian 13 hosts). Any other MOLECULE_IMAGE must already be loaded.
+build_image() {  # build_image IMAGE
+  local image="$1" suite
   running || cmd_start >/dev/null
-  if docker image inspect "$IMAGE" >/dev/null 2>&1; then log "image $IMAGE present"; return; fi
-  if [ "$IMAGE" != "monitoring-stack/debian-systemd:bookworm" ]; then
-    log "MOLECULE_IMAGE=$IMAGE is not present locally; load or pull it first"; exit 1
-  fi
+  if docker image inspect "$image" >/dev/null 2>&1; then log "image $image present"; return; fi
+  case "$image" in
+    monitoring-stack/debian-systemd:bookworm|monitoring-stack/debian-systemd:trixie) suite="${image##*:}" ;;
+    *) log "MOLECULE_IMAGE=$image is not present locally; load or pull it first"; exit 1 ;;
+  esac
   local rootfs="$STATE/rootfs" mirror
+  [ "$suite" = bookworm ] || rootfs="$STATE/rootfs-$suite"
   mirror=$(apt_mirror)
   if [ ! -x "$rootfs/lib/systemd/systemd" ]; then
     rm -rf "$rootfs.partial"
-    log "debootstrap bookworm from $mirror (about a minute)"
+    log "debootstrap $suite from $mirror (about a minute)"
     debootstrap --variant=minbase \
       --include=systemd,systemd-sysv,python3,python3-apt,dbus,ca-certificates,curl,gpg \
-      bookworm "$rootfs.partial" "$mirror" >"$STATE/debootstrap.log" 2>&1 \
-      || { tail -n 20 "$STATE/debootstrap.log" >&2; exit 1; }
+      "$suite" "$rootfs.partial" "$mirror" >"$STATE/debootstrap-$suite.log" 2>&1 \
+      || { tail -n 20 "$STATE/debootstrap-$suite.log" >&2; exit 1; }
     chroot "$rootfs.partial" apt-get clean
     # Each container must get its own machine id at boot.
     : > "$rootfs.partial/etc/machine-id"
     rm -f "$rootfs.partial/var/lib/dbus/machine-id"
     mv "$rootfs.partial" "$rootfs"
   fi
-  log "importing $IMAGE"
-  tar -C "$rootfs" -c . | docker import -c 'CMD ["/lib/systemd/systemd"]' -c 'ENV container=docker' - "$IMAGE" >/dev/null
+  log "importing $image"
+  tar -C "$rootfs" -c . | docker import -c 'CMD ["/lib/systemd/systemd"]' -c 'ENV container=docker' - "$image" >/dev/null
+}
+
+cmd_image() {
+  build_image "$IMAGE"
+  # Extra suites the tests use (e.g. TESTHOSTS_SUITES="trixie" for Debian 13 hosts).
+  local suite
+  for suite in ${TESTHOSTS_SUITES:-}; do build_image "monitoring-stack/debian-systemd:$suite"; done
 }
 
 cmd_stop() {

@@ -1,0 +1,134 @@
+#!/usr/bin/env python
+"""Real Prometheus-family binaries of three Debian version lines, staged for the tests.
+
+    version_lines.py stage LINE     download (cached) and unpack; print {binary: version} as JSON
+    version_lines.py bindir LINE    print the directory holding that line's binaries
+    version_lines.py versions LINE  print {binary: version} read from the binaries (JSON)
+
+Lines: ``bookworm`` (the machine's own packages in /usr/bin, as scripts/setup-system.sh
+installs them), ``trixie`` (Debian 13) and ``sid`` (unstable: it moves, so versions are always
+read from the binaries, never assumed). trixie and sid packages are downloaded by package name
+with a private apt state (its own sources list, lists and cache under the cache directory): the
+machine's apt sources are never changed. Their binaries are Go programs linked only against libc
+and run on Debian 12 as they are.
+
+The cache lives in $MONITORING_STACK_CACHE (default ~/.cache/monitoring-stack)/lines/LINE and is
+rebuilt only when a binary is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+LINES = ("bookworm", "trixie", "sid")
+# Debian package -> the binaries it ships in /usr/bin (Debian's names).
+PACKAGES = {
+    "prometheus": ("prometheus",),
+    "promtool": ("promtool",),   # its own package from 3.x; part of `prometheus` before
+    "prometheus-alertmanager": ("prometheus-alertmanager", "amtool"),
+    "prometheus-node-exporter": ("prometheus-node-exporter",),
+    "prometheus-blackbox-exporter": ("prometheus-blackbox-exporter",),
+}
+BINARIES = ("prometheus", "promtool", "prometheus-alertmanager", "amtool", "prometheus-node-exporter",
+            "prometheus-blackbox-exporter")
+_VERSION = re.compile(r"version (\d+\.\d+\.\d+)")
+
+
+def cache_root():
+    base = os.environ.get("MONITORING_STACK_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "monitoring-stack")
+    return os.path.join(base, "lines")
+
+
+def debian_mirror():
+    if os.environ.get("DEBIAN_MIRROR"):
+        return os.environ["DEBIAN_MIRROR"]
+    for path in glob.glob("/etc/apt/sources.list.d/*.sources"):
+        with open(path) as handle:
+            for line in handle:
+                if line.startswith("URIs:"):
+                    return line.split()[1]
+    return "http://deb.debian.org/debian"
+
+
+def bindir(line):
+    if line == "bookworm":
+        return "/usr/bin"
+    return os.path.join(cache_root(), line, "root", "usr", "bin")
+
+
+def _apt_options(state):
+    return ["-o", "Dir::Etc::sourcelist=%s" % os.path.join(state, "sources.list"), "-o", "Dir::Etc::sourceparts=-",
+            "-o", "Dir::State::Lists=%s" % os.path.join(state, "lists"),
+            "-o", "Dir::Cache=%s" % os.path.join(state, "cache"), "-o", "APT::Get::List-Cleanup=0",
+            "-o", "APT::Sandbox::User=root"]
+
+
+def stage(line):
+    """Make sure every binary of the line is present; return {binary: version}."""
+    if line not in LINES:
+        raise SystemExit("version_lines: unknown line %r (one of %s)" % (line, ", ".join(LINES)))
+    target = bindir(line)
+    if line != "bookworm" and not all(os.path.exists(os.path.join(target, b)) for b in BINARIES):
+        state = os.path.join(cache_root(), line, "apt")
+        debs = os.path.join(state, "debs")
+        for sub in ("lists/partial", "cache/archives/partial", "debs"):
+            os.makedirs(os.path.join(state, sub), exist_ok=True)
+        with open(os.path.join(state, "sources.list"), "w") as handle:
+            handle.write("deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n"
+                         % (debian_mirror(), line))
+        options = _apt_options(state)
+        subprocess.run(["apt-get"] + options + ["update", "-qq"], check=True, timeout=600)
+        for old in glob.glob(os.path.join(debs, "*.deb")):
+            os.unlink(old)
+        subprocess.run(["apt-get"] + options + ["download", "-qq"] + sorted(PACKAGES), cwd=debs, check=True,
+                       timeout=600, stdout=subprocess.DEVNULL)
+        root = os.path.join(cache_root(), line, "root")
+        shutil.rmtree(root, ignore_errors=True)
+        for deb in sorted(glob.glob(os.path.join(debs, "*.deb"))):
+            subprocess.run(["dpkg-deb", "-x", deb, root], check=True, timeout=300)
+    return versions(line)
+
+
+def binary_version(path):
+    """The version a binary reports (``prometheus --version`` -> '3.5.3'); None if it reports none."""
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30, check=False)
+    except OSError:
+        return None
+    match = _VERSION.search(out.stdout + out.stderr)
+    return match.group(1) if match else None
+
+
+def versions(line):
+    found = {}
+    for binary in BINARIES:
+        path = os.path.join(bindir(line), binary)
+        if os.path.exists(path):
+            found[binary] = binary_version(path)
+    return found
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=("stage", "bindir", "versions"))
+    parser.add_argument("line", choices=LINES)
+    args = parser.parse_args()
+    if args.command == "bindir":
+        print(bindir(args.line))
+    elif args.command == "versions":
+        print(json.dumps(versions(args.line), sort_keys=True))
+    else:
+        print(json.dumps(stage(args.line), sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
