@@ -137,15 +137,14 @@ except ImportError:
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
-from ansible_collections.monitoring.stack.plugins.module_utils.amp import HAS_YAML
-from ansible_collections.monitoring.stack.plugins.module_utils.amp import AlertManagerDefinitions
-from ansible_collections.monitoring.stack.plugins.module_utils.amp import AmpApiError
-from ansible_collections.monitoring.stack.plugins.module_utils.amp import AmpClient
-from ansible_collections.monitoring.stack.plugins.module_utils.amp import AmpError
-from ansible_collections.monitoring.stack.plugins.module_utils.amp import resolve_workspace_id
-from ansible_collections.monitoring.stack.plugins.module_utils.amp import validate_alertmanager_definition
+from ansible_collections.monitoring.stack.plugins.module_utils.amp_validation import HAS_YAML
+from ansible_collections.monitoring.stack.plugins.module_utils.amp_resources import AlertManagerDefinitions
+from ansible_collections.monitoring.stack.plugins.module_utils.aws_transport import AmpApiError
+from ansible_collections.monitoring.stack.plugins.module_utils.aws_transport import AmpClient
+from ansible_collections.monitoring.stack.plugins.module_utils.aws_transport import AmpError
+from ansible_collections.monitoring.stack.plugins.module_utils.amp_workspaces import resolve_workspace_id
+from ansible_collections.monitoring.stack.plugins.module_utils.amp_validation import validate_alertmanager_definition
 
 
 def main():
@@ -174,7 +173,7 @@ def main():
             # Validate before any AWS call: a bad definition fails without touching the workspace.
             definition, text, checked = validate_alertmanager_definition(params["definition"],
                                                                          run_amtool=params["amtool"])
-        amp = AmpClient(module.client("amp"), retry=AWSRetry.jittered_backoff(retries=10))
+        amp = AmpClient(module.client("amp"))
         warnings = []
         workspace_id = resolve_workspace_id(amp, params["workspace_id"], params["workspace_alias"],
                                             check_mode=module.check_mode, warnings=warnings)

@@ -168,12 +168,11 @@ except ImportError:
     pass  # handled by AnsibleAWSModule
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
-from ansible_collections.monitoring.stack.plugins.module_utils.amp import AmpApiError
-from ansible_collections.monitoring.stack.plugins.module_utils.amp import AmpClient
-from ansible_collections.monitoring.stack.plugins.module_utils.amp import AmpError
-from ansible_collections.monitoring.stack.plugins.module_utils.amp import Workspaces
+from ansible_collections.monitoring.stack.plugins.module_utils.aws_transport import AmpApiError
+from ansible_collections.monitoring.stack.plugins.module_utils.aws_transport import AmpClient
+from ansible_collections.monitoring.stack.plugins.module_utils.aws_transport import AmpError
+from ansible_collections.monitoring.stack.plugins.module_utils.amp_workspaces import Workspaces
 
 
 def main():
@@ -193,7 +192,7 @@ def main():
         required_one_of=[["workspace_id", "alias"]],
         supports_check_mode=True,
     )
-    amp = AmpClient(module.client("amp"), retry=AWSRetry.jittered_backoff(retries=10))
+    amp = AmpClient(module.client("amp"))
     workspaces = Workspaces(amp, check_mode=module.check_mode, wait=module.params["wait"],
                             wait_timeout=module.params["wait_timeout"])
     params = module.params

@@ -18,7 +18,7 @@ import yaml
 from ansible.module_utils.testing import patch_module_args
 from botocore.stub import ANY, Stubber
 
-from ansible_collections.monitoring.stack.plugins.module_utils import amp
+from ansible_collections.monitoring.stack.plugins.module_utils import amp_validation
 from ansible_collections.monitoring.stack.plugins.modules import amp_alertmanager_definition as module
 
 WS = "ws-01234567-89ab-cdef-0123-456789abcdef"
@@ -53,7 +53,7 @@ def _run(capsys, args, check_mode=False, diff=False):
 
 
 def _stored(definition=None, status="ACTIVE"):
-    text = amp.render_alertmanager_definition(definition or DEFINITION)
+    text = amp_validation.render_alertmanager_definition(definition or DEFINITION)
     return {"alertManagerDefinition": {"status": {"statusCode": status}, "data": text.encode(),
                                        "createdAt": "2026-01-01T00:00:00Z", "modifiedAt": "2026-01-01T00:00:00Z"}}
 
@@ -80,7 +80,7 @@ def test_four_steps(stubber, capsys):
 
     _describe_workspace(stubber)
     _not_found(stubber)
-    text = amp.render_alertmanager_definition(DEFINITION)
+    text = amp_validation.render_alertmanager_definition(DEFINITION)
     stubber.add_response("create_alert_manager_definition", {"status": {"statusCode": "CREATING"}},
                          {"workspaceId": WS, "data": text.encode()})
     stubber.add_response("describe_alert_manager_definition", _stored(), {"workspaceId": WS})
