@@ -143,3 +143,16 @@ class AmpClient:
             raise AmpError(action, "%s did not finish within %ss (%s)" % (name, timeout, exc), "raise wait_timeout")
 
 
+
+
+def is_known_region(region):
+    """Whether botocore knows ``region`` in any partition (catches typos such as eu-wset-1)."""
+    try:
+        import botocore.session
+    except ImportError:  # pragma: no cover - AnsibleAWSModule reports the missing library
+        return True
+    session = botocore.session.get_session()
+    for partition in session.get_available_partitions():
+        if region in session.get_available_regions("s3", partition_name=partition):
+            return True
+    return False
