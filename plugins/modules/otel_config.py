@@ -317,18 +317,35 @@ except ImportError:
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 from ansible_collections.monitoring.stack.plugins.module_utils import otel
+from ansible_collections.monitoring.stack.plugins.module_utils.aws_transport import is_known_region
+from ansible_collections.monitoring.stack.plugins.module_utils.common import failure_message
 from ansible_collections.monitoring.stack.plugins.module_utils.otel_delivery import DeliveryError
 from ansible_collections.monitoring.stack.plugins.module_utils.otel_delivery import S3Destination
 from ansible_collections.monitoring.stack.plugins.module_utils.otel_delivery import SsmDestination
+from ansible_collections.monitoring.stack.plugins.module_utils.otel_delivery import bucket_region
 
 SPEC_OPTIONS = ("project", "service", "service_name", "job_name", "app_port", "app_host", "metrics_path",
                 "scrape_interval", "scrape_timeout", "custom_metric_prefixes", "keep_default_prefixes",
                 "amp_endpoint", "amp_region", "traces", "ecs_container_metrics", "memory_limit_mib",
                 "memory_spike_limit_mib")
 HEADER = "Managed by monitoring.stack.otel_config: change the inventory, not this file."
+
+
+def masked_invocation(module):
+    """The module's arguments with every credential of ``config`` masked (shown at -vvv)."""
+    params = dict(module.params)
+    if params.get("config") is not None:
+        try:
+            params["config"] = otel.mask_secrets(otel.parse_config(params["config"]))
+        except ValueError:
+            params["config"] = "(not shown: not a readable config)"
+    return {"module_args": params}
+
+
+def fail(module, msg, **result):
+    module.fail_json(msg=msg, invocation=masked_invocation(module), **result)
 
 
 def build(module):
@@ -340,54 +357,80 @@ def build(module):
         try:
             config = otel.parse_config(params["config"])
         except ValueError as exc:
-            module.fail_json(msg="Failed to read the ADOT collector config: %s" % exc)
+            fail(module, failure_message("read the ADOT collector config", exc))
         return config, None, required, default_prefixes
     spec = {key: params[key] for key in SPEC_OPTIONS}
-    try:
-        config = otel.build_config(spec)
-    except otel.SpecError as exc:
-        module.fail_json(msg="Failed to build the ADOT collector config: %s" % exc)
+    problems = otel.spec_problems(spec)
+    amp_region = params["amp_region"] or ""
+    if otel.is_region_shape(amp_region) and not is_known_region(amp_region):
+        problems.append("amp_region: %r is not a region botocore knows (a typo? a new region needs a newer botocore)"
+                        % amp_region)
+    if problems:
+        fail(module, failure_message("build the ADOT collector config", "; ".join(problems)), problems=problems)
+    config = otel.build_config(spec)
     name = "%s-%s" % (params["project"], params["service"])
     return config, name, otel.required_prefixes_for(spec) + required, default_prefixes
 
 
-def ensure_file(module, path, content, want_before):
-    result = {"path": path, "changed": False}
-    before = None
-    if os.path.isfile(path):
-        try:
-            with open(path, "rb") as handle:
-                before = handle.read().decode("utf-8", errors="replace")
-        except OSError as exc:
-            module.fail_json(msg="Failed to read %s: %s" % (path, to_native(exc)))
-    elif os.path.exists(path):
-        module.fail_json(msg="Failed to write %s: it exists and is not a regular file" % path)
-    if before != content:
-        result["changed"] = True
-        if want_before:
-            result["before"] = before or ""
-        if not module.check_mode:
+class FileDestination:
+    """The local file: ``prepare`` reads and checks, ``write`` replaces it atomically."""
+
+    def __init__(self, module, path, want_before):
+        self.module = module
+        self.path = path
+        self.want_before = want_before
+        self._pending = None
+
+    def prepare(self, content):
+        module, path = self.module, self.path
+        result = {"path": path, "changed": False}
+        before = None
+        if os.path.isfile(path):
+            try:
+                with open(path, "rb") as handle:
+                    before = handle.read().decode("utf-8", errors="replace")
+            except OSError as exc:
+                raise DeliveryError("read %s" % path, to_native(exc)) from None
+        elif os.path.exists(path):
+            raise DeliveryError("write %s" % path, "it exists and is not a regular file")
+        directory = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(directory):
+            raise DeliveryError("write %s" % path, "directory %s does not exist" % directory, "create it first")
+        if before != content:
+            result["changed"] = True
+            if self.want_before:
+                result["before"] = before or ""
+            self._pending = content
+        return result["changed"], result
+
+    def write(self, result):
+        module, path = self.module, self.path
+        wrote = False
+        if self._pending is not None and not module.check_mode:
             directory = os.path.dirname(os.path.abspath(path))
-            if not os.path.isdir(directory):
-                module.fail_json(msg="Failed to write %s: directory %s does not exist (create it first)" % (path, directory))
             try:
                 fd, tmp = tempfile.mkstemp(prefix=".otel_config.", dir=directory)
                 with os.fdopen(fd, "wb") as handle:
-                    handle.write(content.encode("utf-8"))
+                    handle.write(self._pending.encode("utf-8"))
             except OSError as exc:
-                module.fail_json(msg="Failed to write %s: %s" % (path, to_native(exc)))
+                raise DeliveryError("write %s" % path, to_native(exc)) from None
             module.atomic_move(tmp, path)
-    if module.params["mode"] is not None and (os.path.exists(path) or not module.check_mode):
-        if module.set_mode_if_different(path, module.params["mode"], False):
-            result["changed"] = True
-    return result
+            wrote = True
+        if module.params["mode"] is not None and (os.path.exists(path) or not module.check_mode):
+            if module.set_mode_if_different(path, module.params["mode"], False):
+                result["changed"] = True
+                wrote = wrote or not module.check_mode
+        return wrote
 
 
-def fail_delivery(module, exc, **result):
-    msg = "Failed to %s: %s" % (exc.action, to_native(exc.cause))
-    if exc.hint:
-        msg += ". Hint: %s" % exc.hint
-    module.fail_json(msg=msg, **result)
+def masked_text(text, header):
+    """Stored config text as the diff shows it: credentials masked; unreadable text not shown."""
+    if not text:
+        return ""
+    try:
+        return otel.render_yaml(otel.mask_secrets(otel.parse_config(text)), header=header)
+    except ValueError:
+        return "(previous content not shown: %d characters that are not a readable config)\n" % len(text)
 
 
 def main():
@@ -430,74 +473,86 @@ def main():
         supports_check_mode=True,
     )
     if not otel.HAS_YAML:
-        module.fail_json(msg="Failed to render the ADOT collector config: PyYAML is required")
+        fail(module, failure_message("render the ADOT collector config", "PyYAML is required"))
     params = module.params
 
     config, name, required, default_prefixes = build(module)
     problems = otel.validate_config(config, required_prefixes=required, on_ecs=params["on_ecs"],
                                     default_prefixes=default_prefixes)
     if problems:
-        module.fail_json(
-            msg="Failed to validate the ADOT collector config%s: %d problem(s), nothing was written: %s" % (
-                " for " + name if name else "", len(problems),
-                "; ".join("(%d) %s" % (i, p) for i, p in enumerate(problems, 1))),
-            problems=problems)
+        fail(module, "Failed to validate the ADOT collector config%s: %d problem(s), nothing was written: %s" % (
+             " for " + name if name else "", len(problems),
+             "; ".join("(%d) %s" % (i, p) for i, p in enumerate(problems, 1))), problems=problems)
+    for path in otel.literal_credentials(config):
+        module.warn("The ADOT collector config holds a literal credential at %s: it is masked in this task's "
+                    "output, but stored in clear; write it as ${env:VAR} and give the collector container that "
+                    "variable from a secret" % path)
 
     header = ("ADOT collector config for %s\n" % name if name else "ADOT collector config\n") + HEADER
     content = otel.render_yaml(config, header=header)
     sha = otel.sha256(content)
-    result = {"changed": False, "content": content, "aot_config_content": otel.render_compact(config),
-              "sha256": sha, "destinations": {}, "problems": []}
-    diffs = []
+    masked = otel.mask_secrets(config)
+    shown = otel.render_yaml(masked, header=header)
+    result = {"changed": False, "content": shown, "aot_config_content": otel.render_compact(masked),
+              "sha256": sha, "destinations": {}, "problems": [], "written": []}
 
-    if params["dest"]:
-        file_result = ensure_file(module, params["dest"], content, module._diff)
-        result["destinations"]["file"] = file_result
-        if "before" in file_result:
-            diffs.append({"before_header": params["dest"], "after_header": params["dest"],
-                          "before": file_result.pop("before"), "after": content})
-
-    if params["s3_bucket"]:
-        key = params["s3_key"]
-        if not key:
-            if not name:
-                module.fail_json(msg="Failed to upload the ADOT collector config: s3_key is required with config")
-            key = "otel-config/%s/otel-config.yaml" % name
+    # 1. Every destination is checked and read before any is written.
+    destinations = []  # (name, destination, diff header)
+    if params["s3_bucket"] or params["ssm_parameter"]:
         region = module.region
         if not region:
-            module.fail_json(msg="Failed to upload the ADOT collector config: no AWS region (set region or AWS_REGION)")
-        client = module.client("s3", retry_decorator=AWSRetry.jittered_backoff())
-        destination = S3Destination(client, params["s3_bucket"], key, kms_key_id=params["kms_key_id"],
-                                    check_mode=module.check_mode, want_before=module._diff)
-        result["s3_uri"] = otel.s3_config_uri(params["s3_bucket"], region, key)
-        try:
-            _changed, s3_result = destination.ensure(content, sha)
-        except DeliveryError as exc:
-            fail_delivery(module, exc, **result)
-        result["destinations"]["s3"] = s3_result
-        if "before" in s3_result:
-            diffs.append({"before_header": destination.url, "after_header": destination.url,
-                          "before": s3_result.pop("before"), "after": content})
+            fail(module, failure_message("deliver the ADOT collector config", "no AWS region",
+                                         "set region or AWS_REGION"), **result)
+        if not is_known_region(region):
+            fail(module, failure_message("deliver the ADOT collector config",
+                                         "region: %r is not a region botocore knows" % region,
+                                         "check for a typo (a new region needs a newer botocore)"), **result)
+    try:
+        if params["s3_bucket"]:
+            key = params["s3_key"]
+            if not key:
+                if not name:
+                    fail(module, failure_message("upload the ADOT collector config", "s3_key is required with config"),
+                         **result)
+                key = "otel-config/%s/otel-config.yaml" % name
+            client = module.client("s3")
+            result["s3_uri"] = otel.s3_config_uri(params["s3_bucket"], bucket_region(client, params["s3_bucket"]), key)
+            destination = S3Destination(client, params["s3_bucket"], key, kms_key_id=params["kms_key_id"],
+                                        check_mode=module.check_mode, want_before=module._diff)
+            destinations.append(("s3", destination, destination.url))
+        if params["ssm_parameter"]:
+            destination = SsmDestination(module.client("ssm"), params["ssm_parameter"], params["ssm_parameter_type"],
+                                         key_id=params["ssm_key_id"], check_mode=module.check_mode,
+                                         want_before=module._diff)
+            destinations.append(("ssm", destination, "ssm:" + params["ssm_parameter"]))
+        if params["dest"]:
+            destinations.append(("file", FileDestination(module, params["dest"], module._diff), params["dest"]))
+        for kind, destination, _header in destinations:
+            _changed, result["destinations"][kind] = destination.prepare(content) if kind == "file" \
+                else destination.prepare(content, sha)
+    except DeliveryError as exc:
+        fail(module, "%s. Nothing was written" % exc, **result)
 
-    if params["ssm_parameter"]:
-        client = module.client("ssm", retry_decorator=AWSRetry.jittered_backoff())
-        destination = SsmDestination(client, params["ssm_parameter"], params["ssm_parameter_type"],
-                                     key_id=params["ssm_key_id"], check_mode=module.check_mode,
-                                     want_before=module._diff)
+    # 2. Then written; a failure reports exactly what was written before it.
+    for kind, destination, _header in destinations:
         try:
-            _changed, ssm_result = destination.ensure(content, sha)
+            wrote = destination.write(result["destinations"][kind]) if kind == "file" else destination.write()
         except DeliveryError as exc:
-            fail_delivery(module, exc, **result)
-        result["destinations"]["ssm"] = ssm_result
-        if "before" in ssm_result:
-            diffs.append({"before_header": "ssm:" + params["ssm_parameter"],
-                          "after_header": "ssm:" + params["ssm_parameter"],
-                          "before": ssm_result.pop("before"), "after": content})
+            fail(module, "%s. Written before the failure: %s" % (exc, ", ".join(result["written"]) or "nothing"),
+                 **result)
+        if wrote:
+            result["written"].append(kind)
 
+    diffs = []
+    for kind, _destination, diff_header in destinations:
+        before = result["destinations"][kind].pop("before", None)
+        if before is not None:
+            diffs.append({"before_header": diff_header, "after_header": diff_header,
+                          "before": masked_text(before, header), "after": shown})
     result["changed"] = any(d["changed"] for d in result["destinations"].values())
     if module._diff:
         result["diff"] = diffs
-    module.exit_json(**result)
+    module.exit_json(invocation=masked_invocation(module), **result)
 
 
 if __name__ == "__main__":
