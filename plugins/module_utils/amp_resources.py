@@ -13,6 +13,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_
 from ansible_collections.monitoring.stack.plugins.module_utils.amp_validation import dump_yaml
 from ansible_collections.monitoring.stack.plugins.module_utils.amp_validation import load_yaml
 from ansible_collections.monitoring.stack.plugins.module_utils.amp_validation import normalize_alertmanager_definition
+from ansible_collections.monitoring.stack.plugins.module_utils.amp_validation import redact_alertmanager_secrets
 from ansible_collections.monitoring.stack.plugins.module_utils.aws_transport import AmpError
 from ansible_collections.monitoring.stack.plugins.module_utils.aws_transport import decode as _decode
 from ansible_collections.monitoring.stack.plugins.module_utils.aws_transport import status_code as _status
@@ -121,7 +122,8 @@ class AlertManagerDefinitions:
         return None if result is None else result["alertManagerDefinition"]
 
     def _state(self, description, definition):
-        return {"workspace_id": self.workspace_id, "status": _status(description), "definition": definition}
+        return {"workspace_id": self.workspace_id, "status": _status(description),
+                "definition": redact_alertmanager_secrets(definition)}
 
     def _wait(self):
         if self.wait and not self.check_mode:
@@ -131,7 +133,7 @@ class AlertManagerDefinitions:
 
     def ensure_present(self, definition, text):
         current = self.describe()
-        after = dump_yaml(definition)
+        after = _shown(definition)
         if current is None:
             if not self.check_mode:
                 self.amp.call("create the Alertmanager definition of workspace %s" % self.workspace_id,
@@ -139,11 +141,8 @@ class AlertManagerDefinitions:
                 current = self._wait()
             self.diff = {"before": "", "after": after}
             return True, self._state(current, definition)
-        try:
-            current_definition = normalize_alertmanager_definition(_decode(current.get("data")))
-        except AmpError:
-            current_definition = None
-        before = dump_yaml(current_definition) if current_definition is not None else _decode(current.get("data"))
+        current_definition = _readable_definition(current)
+        before = _shown(current_definition)
         if current_definition == definition:
             self.diff = {"before": before, "after": after}
             return False, self._state(current, definition)
@@ -162,5 +161,20 @@ class AlertManagerDefinitions:
         if not self.check_mode:
             self.amp.call("delete the Alertmanager definition of workspace %s" % self.workspace_id,
                           "delete_alert_manager_definition", workspaceId=self.workspace_id)
-        self.diff = {"before": _decode(current.get("data")), "after": ""}
+        self.diff = {"before": _shown(_readable_definition(current)), "after": ""}
         return True, None
+
+
+def _readable_definition(description):
+    """The stored definition as data, or None when it cannot be read (it is then replaced)."""
+    try:
+        return normalize_alertmanager_definition(_decode(description.get("data")))
+    except AmpError:
+        return None
+
+
+def _shown(definition):
+    """A definition as the diff shows it: YAML with every secret masked; unreadable: not shown."""
+    if definition is None:
+        return "(stored definition not shown: it is not a readable Alertmanager definition)\n"
+    return dump_yaml(redact_alertmanager_secrets(definition))

@@ -175,6 +175,49 @@ def validate_rules(content, run_promtool=True):
 
 ALERTMANAGER_KEYS = {"alertmanager_config", "template_files"}
 
+# Alertmanager config fields that hold a secret (receiver keys, tokens, passwords, webhook URLs,
+# SigV4 keys); the *_file variants hold paths and stay visible.
+ALERTMANAGER_SECRET_KEYS = frozenset([
+    "access_key", "secret_key", "api_key", "api_secret", "api_url", "auth_password", "auth_secret",
+    "bot_token", "client_secret", "credentials", "opsgenie_api_key", "password", "routing_key", "secret",
+    "service_key", "slack_api_url", "smtp_auth_password", "smtp_auth_secret", "token", "url", "user_key",
+    "victorops_api_key", "webhook_url", "wechat_api_secret", "bearer_token",
+])
+SECRET_MASK = "<secret>"
+
+
+def redact_alertmanager_secrets(value):
+    """A copy of an Alertmanager config (or AMP definition) with every secret field masked.
+
+    The one function that decides what is secret in an Alertmanager config for the amp_* code.
+    """
+    if isinstance(value, dict):
+        return {key: (SECRET_MASK if key in ALERTMANAGER_SECRET_KEYS and isinstance(item, str) and item
+                      else redact_alertmanager_secrets(item))
+                for key, item in value.items()}
+    if isinstance(value, list):
+        return [redact_alertmanager_secrets(item) for item in value]
+    return value
+
+
+def _secret_values(value):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in ALERTMANAGER_SECRET_KEYS and isinstance(item, str) and item:
+                yield item
+            else:
+                yield from _secret_values(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _secret_values(item)
+
+
+def redact_text(text, config):
+    """``text`` (a validator's message) with every secret value of ``config`` replaced."""
+    for secret in sorted(set(_secret_values(config)), key=len, reverse=True):
+        text = text.replace(secret, SECRET_MASK)
+    return text
+
 
 def alertmanager_problems(definition):
     """Structural problems in an AMP Alertmanager definition (``alertmanager_config`` parsed)."""
@@ -236,7 +279,7 @@ def amtool_problems(config, template_files, amtool=None):
         with open(path, "w") as handle:
             handle.write(dump_yaml(config))
         rc, output = _run_tool([amtool, "check-config", path])
-        output = output.replace(tmp + "/", "")
+        output = redact_text(output.replace(tmp + "/", ""), config)
     if rc == 0:
         return True, []
     return True, ["amtool check-config: %s" % output]
