@@ -86,6 +86,35 @@ def adot_task_policy(workspace_arn, config_object_arns=None, kms_key_arns=None, 
     return {"Version": POLICY_VERSION, "Statement": statements}
 
 
+def bucket_kms_key_arn(encryption, workspace_arn):
+    """The ARN of the customer-managed KMS key a bucket's default encryption names, or None.
+
+    ``encryption`` is GetBucketEncryption's answer (``ServerSideEncryptionConfiguration``);
+    None when the bucket uses SSE-S3 or the AWS-managed ``aws/s3`` key (no KMSMasterKeyID), which
+    need no kms:Decrypt in the task role's policy. A bare key id becomes an ARN in the partition,
+    region and account of the workspace; an alias cannot be resolved here (ValueError).
+    """
+    rules = ((encryption or {}).get("ServerSideEncryptionConfiguration") or {}).get("Rules") or []
+    for rule in rules:
+        default = rule.get("ApplyServerSideEncryptionByDefault") or {}
+        if default.get("SSEAlgorithm") not in ("aws:kms", "aws:kms:dsse"):
+            continue
+        key = default.get("KMSMasterKeyID")
+        if not key:
+            return None
+        if _KMS_KEY_ARN.match(key):
+            return key
+        if key.startswith("alias/") or ":alias/" in key:
+            raise ValueError("the config bucket's default encryption names the KMS alias %r, which an IAM policy "
+                             "cannot use: set aws_managed_config_kms_key_arn to the key's ARN" % key)
+        parts = (workspace_arn or "").split(":")
+        if len(parts) < 5:
+            raise ValueError("cannot make an ARN of the bucket's KMS key id %r without the workspace ARN: set "
+                             "aws_managed_config_kms_key_arn" % key)
+        return "arn:%s:kms:%s:%s:key/%s" % (parts[1], parts[3], parts[4], key)
+    return None
+
+
 def grafana_datasource_policy(workspace_arns, cloudwatch=True):
     """The policy of Amazon Managed Grafana's data-source role.
 
