@@ -179,16 +179,14 @@ class Workspaces:
     def _update(self, current, alias, tags, purge_tags, kms_key_arn, log_group_arn):
         workspace_id = current["workspaceId"]
         current_kms = current.get("kmsKeyArn")
-        if kms_key_arn and current_kms and current_kms != kms_key_arn:
+        # AWS reports kmsKeyArn only for a customer-managed key: none means an AWS-owned key.
+        if kms_key_arn and current_kms != kms_key_arn:
             raise AmpError("update workspace %s" % workspace_id,
-                           "kms_key_arn is %s, asked for %s; the KMS key of a workspace is set at creation and cannot change"
-                           % (current_kms, kms_key_arn),
+                           "kms_key_arn is %s, asked for %s; the KMS key of a workspace is set at creation and cannot "
+                           "change" % (current_kms or "an AWS-owned key (AWS reports no kmsKeyArn)", kms_key_arn),
+                           "omit kms_key_arn for this workspace, or create a new workspace (new alias) with the key "
+                           "and move writers to it" if not current_kms else
                            "keep the current kms_key_arn, or create a new workspace (new alias) and move writers to it")
-        if kms_key_arn and not current_kms:
-            self.warnings.append(
-                "Workspace %s does not report a KMS key, so kms_key_arn could not be compared: AWS omits kmsKeyArn for "
-                "workspaces encrypted with an AWS-owned key (and moto never returns it). kms_key_arn is only applied "
-                "at creation." % workspace_id)
         current_log = self.log_group_arn(workspace_id)
         before = {"alias": current.get("alias"), "tags": dict(current.get("tags") or {}),
                   "kms_key_arn": current_kms, "log_group_arn": current_log}

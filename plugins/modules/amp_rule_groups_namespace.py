@@ -201,6 +201,9 @@ def main():
         if params["state"] == "present":
             # Validate before any AWS call: bad rules fail without touching the workspace.
             data, text, checked = validate_rules(params["rules"], run_promtool=params["promtool"])
+            if params["promtool"] and not checked:
+                module.warn("promtool is not on the PATH of the host running this task: the rules were checked "
+                            "for structure only, not by promtool check rules (AMP rejects bad PromQL later)")
         amp = AmpClient(module.client("amp"))
         warnings = []
         workspace_id = resolve_workspace_id(amp, params["workspace_id"], params["workspace_alias"],

@@ -42,8 +42,10 @@ options:
   kms_key_arn:
     description:
       - ARN of a customer-managed KMS key to encrypt the workspace with. Applied at creation only.
-      - On an existing workspace that reports another key, the module fails. A workspace that reports
-        no key (AWS-owned key, or moto, which never returns it) cannot be compared, so the module warns.
+      - On an existing workspace under another key the module fails and changes nothing. AWS
+        reports C(kmsKeyArn) only for a customer-managed key, so a workspace that reports none is
+        under an AWS-owned key and fails too (against moto, which never returns the key, every
+        existing workspace does).
     type: str
   log_group_arn:
     description:

@@ -42,6 +42,24 @@ SNS_DEFINITION = {
 }
 
 
+def _amtool_checked(definition):
+    """Every definition these tests render is checked by the real amtool check-config."""
+    if not shutil.which("amtool"):
+        pytest.skip("amtool not on PATH: the Alertmanager definitions of this test are not checked by amtool")
+    result = amp_validation.validate_alertmanager_definition(definition)
+    assert result[2] is True, "amtool did not check the definition"
+    return result
+
+
+def _promtool_checked(rules):
+    """Every rules content these tests send is checked by the real promtool check rules."""
+    if not shutil.which("promtool"):
+        pytest.skip("promtool not on PATH: the rules of this test are not checked by promtool")
+    result = amp_validation.validate_rules(rules)
+    assert result[2] is True, "promtool did not check the rules"
+    return result
+
+
 @pytest.fixture
 def stubbed():
     client = boto3.client("amp", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
@@ -127,10 +145,11 @@ def test_rule_problems(data, expected):
 
 def test_validate_rules_keeps_text_and_dumps_data():
     text = yaml.safe_dump(GOOD_RULES)
-    data, out, _checked = amp_validation.validate_rules("# comment\n" + text, run_promtool=False)
+    data, out, _checked = _promtool_checked("# comment\n" + text)
     assert data == GOOD_RULES and out == "# comment\n" + text
-    data, out, checked = amp_validation.validate_rules(GOOD_RULES, run_promtool=False)
-    assert yaml.safe_load(out) == GOOD_RULES and checked is False
+    data, out, checked = _promtool_checked(GOOD_RULES)
+    assert yaml.safe_load(out) == GOOD_RULES and checked is True
+    assert amp_validation.validate_rules(GOOD_RULES, run_promtool=False)[2] is False  # promtool: false
 
 
 def test_validate_rules_bad_yaml():
@@ -150,12 +169,14 @@ def test_promtool_accepts_good_and_reports_bad_promql():
     assert "/tmp" not in str(exc.value)
 
 
-def test_promtool_absent_is_reported_not_silent():
-    checked, problems = amp_validation.promtool_problems("groups: []", promtool="")
-    if shutil.which("promtool"):
-        assert checked is True  # "" falls back to PATH
-    else:
-        assert (checked, problems) == (False, [])
+def test_promtool_absent_is_reported_not_silent(monkeypatch):
+    """Without promtool on the PATH the rules are not called checked (the module then warns:
+    tests/unit/plugins/modules/test_amp_rule_groups_namespace.py); with it, bad PromQL fails."""
+    monkeypatch.setattr(amp_validation.shutil, "which", lambda name: None)
+    assert amp_validation.promtool_problems("groups: []") == (False, [])
+    bad = {"groups": [{"name": "g", "rules": [{"alert": "A", "expr": "sum(rate(up[5m])"}]}]}
+    _data, _text, checked = amp_validation.validate_rules(bad)
+    assert checked is False  # not claimed checked: the structure is fine, the PromQL was not looked at
 
 
 @pytest.mark.parametrize("definition, expected", [
@@ -180,12 +201,12 @@ def test_alertmanager_problems(definition, expected):
 
 
 def test_alertmanager_definition_renders_amp_format():
-    definition, text, _checked = amp_validation.validate_alertmanager_definition(SNS_DEFINITION, run_amtool=False)
+    definition, text, _checked = _amtool_checked(SNS_DEFINITION)
     stored = yaml.safe_load(text)
     assert isinstance(stored["alertmanager_config"], str)
     assert yaml.safe_load(stored["alertmanager_config"]) == SNS_DEFINITION["alertmanager_config"]
     # A string with alertmanager_config as a string is the same definition.
-    again, _text, _checked = amp_validation.validate_alertmanager_definition(text, run_amtool=False)
+    again, _text, _checked = _amtool_checked(text)
     assert again == definition
 
 
@@ -320,7 +341,7 @@ def _definition_response(data, status="ACTIVE", reason=None):
 
 def test_alertmanager_create_then_wait_active(stubbed):
     client, stubber = stubbed
-    definition, text, _checked = amp_validation.validate_alertmanager_definition(SNS_DEFINITION, run_amtool=False)
+    definition, text, _checked = _amtool_checked(SNS_DEFINITION)
     stubber.add_client_error("describe_alert_manager_definition", "ResourceNotFoundException", "none", 404,
                              expected_params={"workspaceId": WS})
     stubber.add_response("create_alert_manager_definition", {"status": {"statusCode": "CREATING"}},
@@ -335,7 +356,7 @@ def test_alertmanager_create_then_wait_active(stubbed):
 
 def test_alertmanager_unchanged_when_only_formatting_differs(stubbed):
     client, stubber = stubbed
-    definition, text, _checked = amp_validation.validate_alertmanager_definition(SNS_DEFINITION, run_amtool=False)
+    definition, text, _checked = _amtool_checked(SNS_DEFINITION)
     stored = yaml.safe_dump({"alertmanager_config": yaml.safe_dump(SNS_DEFINITION["alertmanager_config"],
                                                                    default_flow_style=True)})
     stubber.add_response("describe_alert_manager_definition", _definition_response(stored), {"workspaceId": WS})
@@ -345,7 +366,7 @@ def test_alertmanager_unchanged_when_only_formatting_differs(stubbed):
 
 def test_alertmanager_update_failed_reports_aws_reason(stubbed):
     client, stubber = stubbed
-    definition, text, _checked = amp_validation.validate_alertmanager_definition(SNS_DEFINITION, run_amtool=False)
+    definition, text, _checked = _amtool_checked(SNS_DEFINITION)
     old = amp_validation.render_alertmanager_definition({"alertmanager_config": {"route": {"receiver": "x"},
                                                                       "receivers": [{"name": "x"}]}})
     stubber.add_response("describe_alert_manager_definition", _definition_response(old), {"workspaceId": WS})
@@ -360,7 +381,7 @@ def test_alertmanager_update_failed_reports_aws_reason(stubbed):
 
 def test_alertmanager_wait_is_bounded(stubbed):
     client, stubber = stubbed
-    definition, text, _checked = amp_validation.validate_alertmanager_definition(SNS_DEFINITION, run_amtool=False)
+    definition, text, _checked = _amtool_checked(SNS_DEFINITION)
     stubber.add_client_error("describe_alert_manager_definition", "ResourceNotFoundException", "none", 404,
                              expected_params={"workspaceId": WS})
     stubber.add_response("create_alert_manager_definition", {"status": {"statusCode": "CREATING"}},
@@ -375,7 +396,7 @@ def test_alertmanager_wait_is_bounded(stubbed):
 
 def test_alertmanager_check_mode_and_delete(stubbed):
     client, stubber = stubbed
-    definition, text, _checked = amp_validation.validate_alertmanager_definition(SNS_DEFINITION, run_amtool=False)
+    definition, text, _checked = _amtool_checked(SNS_DEFINITION)
     stubber.add_client_error("describe_alert_manager_definition", "ResourceNotFoundException", "none", 404,
                              expected_params={"workspaceId": WS})
     changed, state = amp_resources.AlertManagerDefinitions(_amp(client), WS, check_mode=True).ensure_present(definition, text)
@@ -391,7 +412,7 @@ def test_alertmanager_check_mode_and_delete(stubbed):
 
 def test_rule_namespace_creation_failed_reports_aws_reason(stubbed):
     client, stubber = stubbed
-    data, text, _checked = amp_validation.validate_rules(GOOD_RULES, run_promtool=False)
+    data, text, _checked = _promtool_checked(GOOD_RULES)
     stubber.add_client_error("describe_rule_groups_namespace", "ResourceNotFoundException", "none", 404,
                              expected_params={"workspaceId": WS, "name": "g"})
     stubber.add_response("create_rule_groups_namespace", {"name": "g", "arn": ARN + "/g", "status": {"statusCode": "CREATING"}},
@@ -413,7 +434,7 @@ def test_check_mode_on_a_workspace_not_created_yet(stubbed):
     workspace_id = amp_workspaces.resolve_workspace_id(_amp(client), workspace_alias="new", check_mode=True, warnings=warnings)
     assert workspace_id is None
     assert warnings and "there is no workspace with alias 'new' yet" in warnings[0]
-    data, text, _checked = amp_validation.validate_rules(GOOD_RULES, run_promtool=False)
+    data, text, _checked = _promtool_checked(GOOD_RULES)
     changed, state = amp_resources.RuleGroupsNamespaces(_amp(client), None, check_mode=True).ensure_present("g", data, text)
     assert changed is True and state["workspace_id"] is None  # and no AWS call: nothing else stubbed
     stubber.add_response("list_workspaces", {"workspaces": []}, {"alias": "new", "maxResults": 100})
