@@ -20,7 +20,7 @@ description:
     the recorded value with the wanted one, not "did the upload change", so a run that uploaded a
     config and then failed to redeploy, or whose deployment failed, is repaired by the next run.
   - With O(wait=false) the tag records C(<sha256> pending <deployment id>). The next run looks at
-    that deployment: stable, it records O(config_sha256) (changed, no new deployment); still in
+    that deployment. Stable, it records O(config_sha256) (changed, no new deployment); still in
     progress, it leaves it (RV(pending)); failed or rolled back, it forces a new deployment.
   - To roll out several services, loop over them with this module. A failing item (a missing
     service, a deployment that does not become stable) fails only that item; the loop goes on
@@ -50,7 +50,7 @@ options:
         ECS's C(rolloutState=COMPLETED), or one deployment left with as many running tasks as
         desired; C(rolloutState=FAILED) (the deployment circuit breaker) or a rollback fails the
         task at once with ECS's reason.
-      - With V(false), see the description: the rollout is confirmed by the next run.
+      - With V(false), the rollout is recorded as pending and confirmed by the next run (see the description).
     type: bool
     default: true
   wait_timeout:

@@ -28,13 +28,23 @@ description:
     component type ships in ADOT; only C(${VAR}) and C(${env:VAR}) substitutions (C($$) is a
     literal C($)); the metric keep regex keeps the default, project and custom prefixes; no
     collector self-scrape; C(resourcedetection) with the C(ecs) detector on ECS; no hard-coded
-    environment names in resource attributes.
+    environment names in resource attributes, scrape labels, relabel replacements or C(metricstransform)
+    operations.
   - Each destination is compared before writing. On S3, "unchanged" is decided by the SHA-256 of
     the content kept with the object as metadata (C(x-amz-meta-content-sha256)), never by the
     ETag, which is not an MD5 under SSE-KMS.
   - Always returns the rendered RV(content), RV(aot_config_content) (the value for the
     C(AOT_CONFIG_CONTENT) environment variable of the collector container) and RV(sha256), which
     M(monitoring.stack.ecs_rollout) takes to redeploy only services whose config changed.
+  - Credentials written literally in the config (HTTP C(headers), keys such as C(password),
+    C(token), C(secret), C(authorization), C(api_key) holding more than a C(${env:VAR})) are
+    masked in RV(content), RV(aot_config_content), the diff and the arguments shown at C(-vvv),
+    and each one is a warning (the stored config still holds it, so use C(${env:VAR})). An SSM
+    C(SecureString) is compared decrypted and shown only masked.
+  - Every destination is read and checked before any is written; when a write fails, the message
+    and RV(written) say which destinations were already written.
+  - Build options are checked first and a bad one fails naming it (durations, memory limits,
+    O(amp_endpoint) without a scheme, unknown regions, names with spaces).
 author:
   - monitoring.stack contributors (@monitoring-stack)
 options:
@@ -215,6 +225,8 @@ notes:
   - C(AOT_CONFIG_CONTENT), when set at all, overrides every C(--config).
   - The integration tests run against moto, whose ETag is the MD5 even under SSE-KMS; the module
     never looks at the ETag, so it behaves the same on AWS.
+  - Every AWS call is retried with a jittered backoff on throttling (C(ThrottlingException),
+    C(SlowDown), C(RequestLimitExceeded), ...).
 seealso:
   - module: monitoring.stack.ecs_rollout
 """
@@ -277,7 +289,7 @@ sha256:
   type: str
   sample: 5d41402abc4b2a76b9719d911017c592b3c3a5f0c7f1b5d0e1f2a3b4c5d6e7f8
 s3_uri:
-  description: The object as the ADOT collector's C(--config) accepts it.
+  description: The object as the ADOT collector's C(--config) accepts it, in the bucket's own region (GetBucketLocation).
   returned: when O(s3_bucket) is given
   type: str
   sample: s3://prod-connectly.s3.ap-northeast-2.amazonaws.com/otel-config/crawlinghub-web-api/otel-config.yaml
@@ -291,7 +303,9 @@ destinations:
       type: dict
       returned: when O(dest) is given
     s3:
-      description: C(changed), C(bucket), C(key), C(sha256), C(previous_sha256), C(kms_key_id), C(version_id).
+      description:
+        - C(changed), C(bucket), C(key), C(sha256), C(previous_sha256), C(kms_key_id), C(version_id).
+        - C(kms_key_id) is the key the object is (or, in check mode, would be) encrypted with.
       type: dict
       returned: when O(s3_bucket) is given
     ssm:
@@ -299,6 +313,12 @@ destinations:
       type: dict
       returned: when O(ssm_parameter) is given
   sample: {"s3": {"changed": true, "bucket": "b", "key": "otel-config/p-s/otel-config.yaml"}}
+written:
+  description: The destinations written by this run, in order (C(s3), C(ssm), C(file)); on failure, those written before it.
+  returned: always
+  type: list
+  elements: str
+  sample: ["s3"]
 problems:
   description: The validation problems (empty when the config passed; the module fails otherwise).
   returned: always
