@@ -26,6 +26,8 @@ except ImportError:  # pragma: no cover - AnsibleAWSModule reports the missing l
     class ClientError(Exception):
         """Stand-in when botocore is missing."""
 
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+
 from ansible_collections.monitoring.stack.plugins.module_utils.aws_transport import retrying
 from ansible_collections.monitoring.stack.plugins.module_utils.common import MonitoringError
 
@@ -45,11 +47,6 @@ def sha256_problem(value):
         return ("config_sha256: expected 64 lowercase hex digits (the sha256 that otel_config returns), got %r"
                 % (value,))
     return None
-
-
-def _error_code(exc):
-    response = getattr(exc, "response", None) or {}
-    return str((response.get("Error") or {}).get("Code") or "")
 
 
 def wait_settings(timeout, delay=15):
@@ -97,7 +94,8 @@ class EcsRollout:
         try:
             response = self.client.describe_services(cluster=cluster, services=[service], include=["TAGS"])
         except ClientError as exc:
-            hint = "cluster %s does not exist" % cluster if _error_code(exc) == "ClusterNotFoundException" else None
+            hint = ("cluster %s does not exist" % cluster
+                    if isinstance(exc, is_boto3_error_code("ClusterNotFoundException", exc)) else None)
             raise RolloutError("describe " + where, exc, hint) from None
         except BotoCoreError as exc:
             raise RolloutError("describe " + where, exc) from None

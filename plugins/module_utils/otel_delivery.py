@@ -26,11 +26,16 @@ except ImportError:  # pragma: no cover - AnsibleAWSModule reports the missing l
     class ClientError(Exception):
         """Stand-in when botocore is missing."""
 
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+
 from ansible_collections.monitoring.stack.plugins.module_utils.aws_transport import retrying
 from ansible_collections.monitoring.stack.plugins.module_utils.common import MonitoringError
 
 SHA256_METADATA = "content-sha256"  # stored as x-amz-meta-content-sha256
 _NOT_FOUND = ("404", "NoSuchKey", "NotFound")
+_DENIED = ("AccessDenied", "403", "Forbidden", "AllAccessDisabled")
+_KMS_ERRORS = ("KMS.AccessDeniedException", "KMS.DisabledException", "KMS.NotFoundException",
+               "KMS.KMSInvalidStateException", "KMS.InvalidKeyUsageException", "KMS.ThrottlingException")
 # GetBucketLocation answers null for us-east-1 and the legacy "EU" for eu-west-1.
 _LEGACY_LOCATIONS = {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}
 _BUCKET_REGIONS = {}  # bucket -> region, one GetBucketLocation per bucket per run
@@ -51,9 +56,9 @@ def bucket_region(client, bucket):
     return _BUCKET_REGIONS[bucket]
 
 
-def error_code(exc):
-    response = getattr(exc, "response", None) or {}
-    return str((response.get("Error") or {}).get("Code") or "")
+def _is(codes, exc):
+    """Whether botocore error ``exc`` has one of ``codes`` (amazon.aws's is_boto3_error_code)."""
+    return isinstance(exc, is_boto3_error_code(list(codes), exc))
 
 
 def kms_key_matches(actual, wanted):
@@ -72,14 +77,13 @@ def kms_key_matches(actual, wanted):
 
 
 def s3_hint(exc, bucket, kms_key_id):
-    code = error_code(exc)
     key = "key %s" % kms_key_id if kms_key_id else "the bucket's default KMS key"
-    if code in ("AccessDenied", "403", "Forbidden", "AllAccessDisabled") or "kms" in code.lower():
+    if _is(_DENIED + _KMS_ERRORS, exc):
         return ("objects are written with SSE-KMS, so besides s3:GetObject/s3:PutObject on bucket %s the caller "
                 "needs kms:GenerateDataKey and kms:Decrypt on %s (the ADOT task role needs s3:GetObject and "
                 "kms:Decrypt to read the config); a bucket policy that requires another KMS key also denies: "
                 "pass kms_key_id" % (bucket, key))
-    if code == "NoSuchBucket":
+    if _is(["NoSuchBucket"], exc):
         return "bucket %s does not exist (or is in another account/region)" % bucket
     return None
 
@@ -113,9 +117,9 @@ class S3Destination:
         """{'sha256', 'sse', 'kms_key_id', 'etag'} of the stored object, or None when absent."""
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=self.key)
-        except ClientError as exc:
-            if error_code(exc) in _NOT_FOUND:
-                return None
+        except is_boto3_error_code(list(_NOT_FOUND)):
+            return None
+        except ClientError as exc:  # pylint: disable=duplicate-except
             self._fail("read %s" % self.url, exc)
         except BotoCoreError as exc:
             self._fail("read %s" % self.url, exc)
@@ -139,9 +143,9 @@ class S3Destination:
         try:
             rules = self.client.get_bucket_encryption(Bucket=self.bucket)[
                 "ServerSideEncryptionConfiguration"]["Rules"]
-        except ClientError as exc:
-            if error_code(exc) in ("ServerSideEncryptionConfigurationNotFoundError", "AccessDenied"):
-                return None
+        except is_boto3_error_code(["ServerSideEncryptionConfigurationNotFoundError", "AccessDenied"]):
+            return None
+        except ClientError as exc:  # pylint: disable=duplicate-except
             self._fail("read the default encryption of bucket %s" % self.bucket, exc)
         except BotoCoreError as exc:
             self._fail("read the default encryption of bucket %s" % self.bucket, exc)
@@ -212,19 +216,18 @@ class SsmDestination:
     def current(self):
         try:
             parameter = self.client.get_parameter(Name=self.name, WithDecryption=True)["Parameter"]
-        except ClientError as exc:
-            if error_code(exc) == "ParameterNotFound":
-                return None
+        except is_boto3_error_code("ParameterNotFound"):
+            return None
+        except ClientError as exc:  # pylint: disable=duplicate-except
             raise DeliveryError("read SSM parameter %s" % self.name, exc, self._hint(exc)) from None
         except BotoCoreError as exc:
             raise DeliveryError("read SSM parameter %s" % self.name, exc) from None
         return {"value": parameter.get("Value"), "type": parameter.get("Type"), "version": parameter.get("Version")}
 
     def _hint(self, exc):
-        code = error_code(exc)
-        if code in ("AccessDeniedException", "AccessDenied") and self.parameter_type == "SecureString":
+        if _is(["AccessDeniedException", "AccessDenied"], exc) and self.parameter_type == "SecureString":
             return "a SecureString also needs kms:Decrypt (read) and kms:Encrypt (write) on its KMS key"
-        if code == "ValidationException" and "alias" in str(exc).lower():
+        if _is(["ValidationException"], exc) and "alias" in str(exc).lower():
             return "check ssm_key_id"
         return None
 
