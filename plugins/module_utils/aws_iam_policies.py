@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.monitoring.stack.plugins.module_utils.otel import is_region_shape
+
 POLICY_VERSION = "2012-10-17"
 
 ADOT_WRITE_ACTIONS = ["aps:RemoteWrite"]
@@ -36,7 +38,6 @@ SERVICE_KEYS = (
 _WORKSPACE_ARN = re.compile(r"^arn:aws[a-z-]*:aps:[a-z0-9-]+:[0-9]{12}:workspace/[A-Za-z0-9-]+$")
 _KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$")
 _SNS_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_.-]+$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
@@ -206,7 +207,7 @@ def settings_problems(settings, available_packs):
     region = settings.get("region") or ""
     if not region:
         problems.append("aws_managed_region: is required (the region of the workspace, bucket and cluster)")
-    elif not _REGION.match(region):
+    elif not is_region_shape(region):
         problems.append("aws_managed_region: %r is not a region name (like eu-west-1)" % region)
     alias = settings.get("workspace_alias") or ""
     if not alias:
