@@ -18,6 +18,7 @@ from ansible_collections.monitoring.stack.plugins.module_utils.aws_transport imp
 from ansible_collections.monitoring.stack.plugins.module_utils.aws_transport import decode as _decode
 from ansible_collections.monitoring.stack.plugins.module_utils.aws_transport import status_code as _status
 
+
 class RuleGroupsNamespaces:
     """One rule groups namespace in one workspace."""
 

@@ -27,6 +27,7 @@ from ansible_collections.monitoring.stack.plugins.module_utils.common import is_
 METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 TOOL_TIMEOUT = 60
 
+
 def load_yaml(content, what):
     """``content`` as data: a YAML string is parsed, anything else returned as is."""
     if not isinstance(content, str):
@@ -317,5 +318,3 @@ def validate_alertmanager_definition(content, run_amtool=True):
             raise AmpError("validate Alertmanager definition", "; ".join(problems),
                            "run amtool check-config on alertmanager_config to see it locally")
     return definition, render_alertmanager_definition(definition), checked
-
-

@@ -20,6 +20,7 @@ from ansible_collections.monitoring.stack.plugins.module_utils.aws_transport imp
 LOG_GROUP_ARN = re.compile(r"^arn:aws[a-z0-9-]*:logs:[a-z0-9-]+:[0-9]{12}:log-group:[A-Za-z0-9.\-_#/]{1,512}:\*$")
 MAX_PAGES = 100
 
+
 def endpoint_urls(prometheus_endpoint):
     """``remote_write_url`` and ``query_url`` from a workspace's ``prometheusEndpoint``."""
     if not prometheus_endpoint:
@@ -262,5 +263,3 @@ def resolve_workspace_id(amp, workspace_id=None, workspace_alias=None, check_mod
     if found is None:
         raise AmpError("find workspace", "no workspace %s" % what, "create it first with monitoring.stack.amp_workspace")
     return found["workspaceId"]
-
-

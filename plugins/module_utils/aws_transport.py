@@ -143,8 +143,6 @@ class AmpClient:
             raise AmpError(action, "%s did not finish within %ss (%s)" % (name, timeout, exc), "raise wait_timeout")
 
 
-
-
 def is_known_region(region):
     """Whether botocore knows ``region`` in any partition (catches typos such as eu-wset-1)."""
     try:
