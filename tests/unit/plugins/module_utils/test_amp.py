@@ -368,7 +368,7 @@ def test_alertmanager_update_failed_reports_aws_reason(stubbed):
     client, stubber = stubbed
     definition, text, _checked = _amtool_checked(SNS_DEFINITION)
     old = amp_validation.render_alertmanager_definition({"alertmanager_config": {"route": {"receiver": "x"},
-                                                                                "receivers": [{"name": "x"}]}})
+                                                                                 "receivers": [{"name": "x"}]}})
     stubber.add_response("describe_alert_manager_definition", _definition_response(old), {"workspaceId": WS})
     stubber.add_response("put_alert_manager_definition", {"status": {"statusCode": "UPDATING"}},
                          {"workspaceId": WS, "data": ANY})
