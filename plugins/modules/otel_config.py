@@ -393,15 +393,17 @@ def build(module):
 
 
 class FileDestination:
-    """The local file: ``prepare`` reads and checks, ``write`` replaces it atomically."""
+    """The local file, with the S3/SSM destinations' interface: ``prepare`` reads and checks,
+    ``write`` replaces it atomically (and sets ``mode``)."""
 
     def __init__(self, module, path, want_before):
         self.module = module
         self.path = path
         self.want_before = want_before
         self._pending = None
+        self._result = None
 
-    def prepare(self, content):
+    def prepare(self, content, _sha256=None):
         module, path = self.module, self.path
         result = {"path": path, "changed": False}
         before = None
@@ -421,10 +423,11 @@ class FileDestination:
             if self.want_before:
                 result["before"] = before or ""
             self._pending = content
+        self._result = result
         return result["changed"], result
 
-    def write(self, result):
-        module, path = self.module, self.path
+    def write(self):
+        module, path, result = self.module, self.path, self._result
         wrote = False
         if self._pending is not None and not module.check_mode:
             directory = os.path.dirname(os.path.abspath(path))
@@ -548,15 +551,14 @@ def main():
         if params["dest"]:
             destinations.append(("file", FileDestination(module, params["dest"], module._diff), params["dest"]))
         for kind, destination, _header in destinations:
-            _changed, result["destinations"][kind] = destination.prepare(content) if kind == "file" \
-                else destination.prepare(content, sha)
+            _changed, result["destinations"][kind] = destination.prepare(content, sha)
     except DeliveryError as exc:
         fail(module, "%s. Nothing was written" % exc, **result)
 
     # 2. Then written; a failure reports exactly what was written before it.
     for kind, destination, _header in destinations:
         try:
-            wrote = destination.write(result["destinations"][kind]) if kind == "file" else destination.write()
+            wrote = destination.write()
         except DeliveryError as exc:
             fail(module, "%s. Written before the failure: %s" % (exc, ", ".join(result["written"]) or "nothing"),
                  **result)
