@@ -18,6 +18,8 @@ description:
     on the workspace ARNs, CloudWatch reads on C(*) when its argument is true),
     C(aws_managed_trust_policy) (assume-role policy for a service principal),
     C(aws_managed_config_key) (S3 key of a service's collector config),
+    C(aws_managed_bucket_kms_keys) (the customer-managed KMS key of a bucket's default encryption, from
+    M(amazon.aws.s3_bucket_info) with C(bucket_encryption)),
     C(aws_managed_s3_object_arns) (object ARNs of keys in a bucket),
     C(aws_managed_needs_traces) (whether any service keeps the traces pipeline) and
     C(aws_managed_problems) (preflight messages, each naming the variable to fix).
@@ -70,6 +72,18 @@ def aws_managed_grafana_policy(workspace_arns, cloudwatch=True):
         raise AnsibleFilterError(str(exc))
 
 
+def aws_managed_bucket_kms_keys(bucket_info, bucket, workspace_arn):
+    """[the bucket's customer-managed default KMS key ARN] from an s3_bucket_info result, or []."""
+    for found in (bucket_info or {}).get("buckets") or []:
+        if found.get("name") == bucket:
+            try:
+                key = aip.bucket_kms_key_arn(found.get("bucket_encryption"), workspace_arn)
+            except ValueError as exc:
+                raise AnsibleFilterError(str(exc))
+            return [key] if key else []
+    return []
+
+
 def aws_managed_config_key(service, prefix, project):
     return aip.config_key(prefix, project, service)
 
@@ -86,6 +100,7 @@ class FilterModule(object):
             "aws_managed_grafana_policy": aws_managed_grafana_policy,
             "aws_managed_trust_policy": aip.trust_policy,
             "aws_managed_config_key": aws_managed_config_key,
+            "aws_managed_bucket_kms_keys": aws_managed_bucket_kms_keys,
             "aws_managed_s3_object_arns": aws_managed_s3_object_arns,
             "aws_managed_needs_traces": aip.services_need_traces,
             "aws_managed_problems": aip.settings_problems,

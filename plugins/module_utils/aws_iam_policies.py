@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.monitoring.stack.plugins.module_utils.otel import is_region_shape
+
 POLICY_VERSION = "2012-10-17"
 
 ADOT_WRITE_ACTIONS = ["aps:RemoteWrite"]
@@ -36,7 +38,6 @@ SERVICE_KEYS = (
 _WORKSPACE_ARN = re.compile(r"^arn:aws[a-z-]*:aps:[a-z0-9-]+:[0-9]{12}:workspace/[A-Za-z0-9-]+$")
 _KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$")
 _SNS_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_.-]+$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
@@ -84,6 +85,35 @@ def adot_task_policy(workspace_arn, config_object_arns=None, kms_key_arns=None, 
     if traces:
         statements.append(_statement("XRayWrite", XRAY_ACTIONS, ["*"]))
     return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+def bucket_kms_key_arn(encryption, workspace_arn):
+    """The ARN of the customer-managed KMS key a bucket's default encryption names, or None.
+
+    ``encryption`` is GetBucketEncryption's answer (``ServerSideEncryptionConfiguration``);
+    None when the bucket uses SSE-S3 or the AWS-managed ``aws/s3`` key (no KMSMasterKeyID), which
+    need no kms:Decrypt in the task role's policy. A bare key id becomes an ARN in the partition,
+    region and account of the workspace; an alias cannot be resolved here (ValueError).
+    """
+    rules = ((encryption or {}).get("ServerSideEncryptionConfiguration") or {}).get("Rules") or []
+    for rule in rules:
+        default = rule.get("ApplyServerSideEncryptionByDefault") or {}
+        if default.get("SSEAlgorithm") not in ("aws:kms", "aws:kms:dsse"):
+            continue
+        key = default.get("KMSMasterKeyID")
+        if not key:
+            return None
+        if _KMS_KEY_ARN.match(key):
+            return key
+        if key.startswith("alias/") or ":alias/" in key:
+            raise ValueError("the config bucket's default encryption names the KMS alias %r, which an IAM policy "
+                             "cannot use: set aws_managed_config_kms_key_arn to the key's ARN" % key)
+        parts = (workspace_arn or "").split(":")
+        if len(parts) < 5:
+            raise ValueError("cannot make an ARN of the bucket's KMS key id %r without the workspace ARN: set "
+                             "aws_managed_config_kms_key_arn" % key)
+        return "arn:%s:kms:%s:%s:key/%s" % (parts[1], parts[3], parts[4], key)
+    return None
 
 
 def grafana_datasource_policy(workspace_arns, cloudwatch=True):
@@ -177,7 +207,7 @@ def settings_problems(settings, available_packs):
     region = settings.get("region") or ""
     if not region:
         problems.append("aws_managed_region: is required (the region of the workspace, bucket and cluster)")
-    elif not _REGION.match(region):
+    elif not is_region_shape(region):
         problems.append("aws_managed_region: %r is not a region name (like eu-west-1)" % region)
     alias = settings.get("workspace_alias") or ""
     if not alias:

@@ -14,11 +14,11 @@ a config and then failed to redeploy is repaired by the next run.
 from __future__ import annotations
 
 import re
+import time
 
 try:
     from botocore.exceptions import BotoCoreError
     from botocore.exceptions import ClientError
-    from botocore.exceptions import WaiterError
 except ImportError:  # pragma: no cover - AnsibleAWSModule reports the missing library
     class BotoCoreError(Exception):
         """Stand-in when botocore is missing."""
@@ -26,21 +26,20 @@ except ImportError:  # pragma: no cover - AnsibleAWSModule reports the missing l
     class ClientError(Exception):
         """Stand-in when botocore is missing."""
 
-    class WaiterError(Exception):
-        """Stand-in when botocore is missing."""
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+
+from ansible_collections.monitoring.stack.plugins.module_utils.aws_transport import retrying
+from ansible_collections.monitoring.stack.plugins.module_utils.common import MonitoringError
 
 MARKER_TAG = "monitoring-stack:otel-config-sha256"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+PENDING = " pending "  # marker value "<sha256> pending <deployment id>" (ECS tag values allow spaces)
+NOT_RECORDED = ("the new deployment was started, but the config hash was not recorded: the next run rolls the "
+                "service out again; see the service's events for why tasks do not start")
 
 
-class RolloutError(Exception):
+class RolloutError(MonitoringError):
     """``action`` that failed, its ``cause`` and a ``hint`` for known mistakes."""
-
-    def __init__(self, action, cause, hint=None):
-        self.action = action
-        self.cause = cause
-        self.hint = hint
-        super().__init__("Failed to %s: %s%s" % (action, cause, ". Hint: %s" % hint if hint else ""))
 
 
 def sha256_problem(value):
@@ -50,30 +49,53 @@ def sha256_problem(value):
     return None
 
 
-def _error_code(exc):
-    response = getattr(exc, "response", None) or {}
-    return str((response.get("Error") or {}).get("Code") or "")
-
-
 def wait_settings(timeout, delay=15):
-    """(Delay, MaxAttempts) for the services_stable waiter, bounded by ``timeout`` seconds."""
+    """(Delay, MaxAttempts) for polling the deployment, bounded by ``timeout`` seconds."""
     timeout = max(1, int(timeout))
     delay = max(1, min(delay, timeout))
     return delay, max(1, timeout // delay)
 
 
+def deployment_state(service, deployment_id):
+    """'stable', 'failed' (with a reason) or 'pending' for deployment ``deployment_id`` of ``service``.
+
+    Stable is what botocore's services_stable waiter checks (one deployment left, running ==
+    desired), or ECS's own ``rolloutState: COMPLETED``; failed is ECS's ``rolloutState: FAILED``
+    (deployment circuit breaker), or the deployment gone while another is primary (rolled back).
+    """
+    deployments = service.get("deployments") or []
+    mine = [d for d in deployments if d.get("id") == deployment_id] if deployment_id else []
+    primary = [d for d in deployments if d.get("status") == "PRIMARY"]
+    current = (mine or primary or [{}])[0]
+    if current.get("rolloutState") == "FAILED":
+        reason = current.get("rolloutStateReason") or "%s task(s) failed" % current.get("failedTasks", "some")
+        return "failed", reason
+    if deployment_id and not mine:
+        return "failed", "deployment %s is gone (rolled back to %s)" % (
+            deployment_id, ", ".join(d.get("id", "?") for d in primary) or "another deployment")
+    if current.get("rolloutState") == "COMPLETED" and current.get("status") == "PRIMARY":
+        return "stable", None
+    if len(deployments) == 1 and service.get("runningCount") == service.get("desiredCount") \
+            and not current.get("rolloutState"):
+        return "stable", None
+    return "pending", None
+
+
 class EcsRollout:
-    def __init__(self, client, check_mode=False, tag_key=MARKER_TAG):
-        self.client = client
+    def __init__(self, client, check_mode=False, tag_key=MARKER_TAG, sleep=time.sleep, clock=time.monotonic):
+        self.client = retrying(client)
         self.check_mode = check_mode
         self.tag_key = tag_key
+        self.sleep = sleep
+        self.clock = clock
 
     def describe(self, cluster, service):
         where = "ECS service %s in cluster %s" % (service, cluster)
         try:
             response = self.client.describe_services(cluster=cluster, services=[service], include=["TAGS"])
         except ClientError as exc:
-            hint = "cluster %s does not exist" % cluster if _error_code(exc) == "ClusterNotFoundException" else None
+            hint = ("cluster %s does not exist" % cluster
+                    if isinstance(exc, is_boto3_error_code("ClusterNotFoundException", exc)) else None)
             raise RolloutError("describe " + where, exc, hint) from None
         except BotoCoreError as exc:
             raise RolloutError("describe " + where, exc) from None
@@ -90,16 +112,63 @@ class EcsRollout:
                 return tag.get("value")
         return None
 
-    def ensure(self, cluster, service, config_sha256, wait=False, wait_timeout=600, delay=15):
-        """(changed, result): force a new deployment when the recorded config hash differs."""
+    def wait_stable(self, cluster, service, deployment_id, wait_timeout, delay=15):
+        """Poll until the deployment is stable; RolloutError when it failed or the time is up."""
+        where = "ECS service %s in cluster %s" % (service, cluster)
+        delay, _attempts = wait_settings(wait_timeout, delay)
+        deadline = self.clock() + wait_timeout
+        while True:
+            state, reason = deployment_state(self.describe(cluster, service), deployment_id)
+            if state == "stable":
+                return
+            if state == "failed":
+                raise RolloutError("roll out " + where, "deployment %s failed: %s" % (deployment_id, reason),
+                                   NOT_RECORDED)
+            if self.clock() >= deadline:
+                raise RolloutError("wait for %s to become stable within %ss" % (where, wait_timeout),
+                                   "deployment %s is still in progress" % deployment_id, NOT_RECORDED)
+            self.sleep(delay)
+
+    def _record(self, where, service_arn, value):
+        try:
+            self.client.tag_resource(resourceArn=service_arn, tags=[{"key": self.tag_key, "value": value}])
+        except (ClientError, BotoCoreError) as exc:
+            hint = None
+            if "long arn" in str(exc).lower():
+                hint = ("tagging needs the long ECS ARN format: enable serviceLongArnFormat for the account "
+                        "(aws ecs put-account-setting-default) and recreate the service")
+            raise RolloutError("record the rolled-out config on " + where, exc, hint) from None
+
+    def ensure(self, cluster, service, config_sha256, wait=True, wait_timeout=600, delay=15):
+        """(changed, result): force a new deployment unless the service is known to run ``config_sha256``.
+
+        The marker tag holds the hash once the deployment was seen stable. Without ``wait`` it
+        holds ``<hash> pending <deployment id>``: the next run confirms it (deployment stable:
+        the hash is recorded, no new deployment), leaves it (still in progress) or rolls out
+        again (the deployment failed or was rolled back).
+        """
         svc = self.describe(cluster, service)
         where = "ECS service %s in cluster %s" % (service, cluster)
-        previous = self.recorded(svc)
+        marker = self.recorded(svc) or ""
+        previous, _sep, pending = marker.partition(PENDING)
         result = {"cluster": cluster, "service": service, "service_arn": svc["serviceArn"],
-                  "config_sha256": config_sha256, "previous_config_sha256": previous,
-                  "rolled_out": False, "deployment_id": None, "stable": None}
-        if previous == config_sha256:
+                  "config_sha256": config_sha256, "previous_config_sha256": previous or None,
+                  "rolled_out": False, "deployment_id": None, "stable": None, "pending": False}
+        if previous == config_sha256 and not pending:
             return False, result
+        if previous == config_sha256:
+            result["deployment_id"] = pending
+            state, reason = deployment_state(svc, pending)
+            if state == "pending":
+                result["pending"] = True
+                result["stable"] = False
+                return False, result
+            if state == "stable":
+                result["stable"] = True
+                if not self.check_mode:
+                    self._record(where, svc["serviceArn"], config_sha256)
+                return True, result
+            result["previous_failure"] = reason
         result["rolled_out"] = True
         if self.check_mode:
             return True, result
@@ -109,24 +178,11 @@ class EcsRollout:
             raise RolloutError("force a new deployment of " + where, exc) from None
         primary = [d for d in updated.get("deployments", []) if d.get("status") == "PRIMARY"]
         result["deployment_id"] = (primary or updated.get("deployments") or [{}])[0].get("id")
-        if wait:
-            delay, attempts = wait_settings(wait_timeout, delay)
-            try:
-                self.client.get_waiter("services_stable").wait(
-                    cluster=cluster, services=[service], WaiterConfig={"Delay": delay, "MaxAttempts": attempts})
-            except WaiterError as exc:
-                raise RolloutError(
-                    "wait for %s to become stable within %ss" % (where, wait_timeout), exc,
-                    "the new deployment was started, but the config hash was not recorded: the next run "
-                    "rolls the service out again; see the service's events for why tasks do not start") from None
-            result["stable"] = True
-        try:
-            self.client.tag_resource(resourceArn=svc["serviceArn"],
-                                     tags=[{"key": self.tag_key, "value": config_sha256}])
-        except (ClientError, BotoCoreError) as exc:
-            hint = None
-            if "long arn" in str(exc).lower():
-                hint = ("tagging needs the long ECS ARN format: enable serviceLongArnFormat for the account "
-                        "(aws ecs put-account-setting-default) and recreate the service")
-            raise RolloutError("record the rolled-out config on " + where, exc, hint) from None
+        if not wait:
+            self._record(where, svc["serviceArn"], "%s%s%s" % (config_sha256, PENDING, result["deployment_id"]))
+            result["pending"] = True
+            return True, result
+        self.wait_stable(cluster, service, result["deployment_id"], wait_timeout, delay)
+        result["stable"] = True
+        self._record(where, svc["serviceArn"], config_sha256)
         return True, result

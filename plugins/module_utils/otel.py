@@ -30,6 +30,9 @@ try:
 except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
     HAS_YAML = False
 
+from ansible_collections.monitoring.stack.plugins.module_utils.common import go_duration_seconds
+from ansible_collections.monitoring.stack.plugins.module_utils.common import prometheus_duration_seconds
+
 # aws-observability/aws-otel-collector v0.49.0 (built on opentelemetry-collector v0.156.0),
 # from pkg/defaultcomponents/defaults.go. Update the version with the data.
 ADOT_VERSION = "v0.49.0"
@@ -141,24 +144,90 @@ def keep_regex(prefixes):
     return "(" + "|".join(re.escape(p).replace("\\_", "_") + ".*" for p in prefixes) + ")"
 
 
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
+_URL = re.compile(r"^https?://[^/\s:]+(:[0-9]+)?(/\S*)?$")
+
+
+def is_region_shape(value):
+    """``eu-west-1``, ``us-gov-west-1``, ``ap-northeast-2``: the shape of an AWS region name."""
+    return isinstance(value, str) and _REGION.match(value) is not None
+
+
+def _int_or_none(value):
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def spec_problems(spec):
+    """Every problem with the build options of ``spec`` (merged over DEFAULT_SPEC), each naming its option."""
+    s = dict(DEFAULT_SPEC)
+    s.update({k: v for k, v in (spec or {}).items() if v is not None})
+    problems = []
+    for key in ("project", "service"):
+        value = str(s.get(key) or "").strip()
+        if not value:
+            problems.append("%s: required to build an ADOT collector config" % key)
+        elif not _NAME.match(str(s[key])):
+            problems.append("%s: %r may hold only letters, digits, '-', '_' and '.' (it names the scrape job and the "
+                            "S3 key)" % (key, s[key]))
+    if s.get("job_name") is not None and not _NAME.match(str(s["job_name"])):
+        problems.append("job_name: %r may hold only letters, digits, '-', '_' and '.'" % (s["job_name"],))
+    for prefix in s.get("custom_metric_prefixes") or []:
+        if not re.match(r"^[A-Za-z_:][A-Za-z0-9_:]*(_|_\.\*)?$", str(prefix)):
+            problems.append("custom_metric_prefixes: %r is not a metric name prefix (e.g. scheduler_job_)" % (prefix,))
+    port = _int_or_none(s["app_port"])
+    if port is None:
+        problems.append("app_port: must be a port number, got %r" % (s["app_port"],))
+    elif not 0 < port < 65536:
+        problems.append("app_port: must be between 1 and 65535, got %d" % port)
+    if not str(s["app_host"]).strip() or re.search(r"\s", str(s["app_host"])):
+        problems.append("app_host: %r is not a host name" % (s["app_host"],))
+    if not str(s["metrics_path"]).startswith("/"):
+        problems.append("metrics_path: must start with '/', got %r" % (s["metrics_path"],))
+    # The interval feeds the Prometheus receiver (Prometheus grammar) and awsecscontainermetrics (Go grammar).
+    interval = prometheus_duration_seconds(s["scrape_interval"])
+    if interval is None or not interval > 0 or go_duration_seconds(s["scrape_interval"]) is None:
+        problems.append("scrape_interval: %r is not a duration such as 30s, 1m or 1m30s" % (s["scrape_interval"],))
+        interval = None
+    timeout = prometheus_duration_seconds(s["scrape_timeout"])
+    if timeout is None or not timeout > 0:
+        problems.append("scrape_timeout: %r is not a duration such as 10s" % (s["scrape_timeout"],))
+    elif interval is not None and timeout > interval:
+        problems.append("scrape_timeout: %s is longer than scrape_interval %s (Prometheus refuses it)"
+                        % (s["scrape_timeout"], s["scrape_interval"]))
+    limit, spike = _int_or_none(s["memory_limit_mib"]), _int_or_none(s["memory_spike_limit_mib"])
+    if limit is None or limit <= 0:
+        problems.append("memory_limit_mib: must be a positive number of MiB, got %r" % (s["memory_limit_mib"],))
+    if spike is None or spike < 0:
+        problems.append("memory_spike_limit_mib: must be zero or a positive number of MiB, got %r"
+                        % (s["memory_spike_limit_mib"],))
+    elif limit is not None and limit > 0 and spike >= limit:
+        problems.append("memory_spike_limit_mib: %d must be below memory_limit_mib %d (the memory_limiter refuses it)"
+                        % (spike, limit))
+    endpoint = str(s["amp_endpoint"] if s["amp_endpoint"] is not None else "")
+    # A value with '$' is a substitution: the substitution rule of validate_config() checks it.
+    if "$" not in endpoint and not _URL.match(endpoint):
+        problems.append("amp_endpoint: %r is neither an https:// URL (the workspace's remote_write_url) nor a "
+                        "substitution such as ${env:AMP_ENDPOINT}" % (s["amp_endpoint"],))
+    region = s["amp_region"]
+    if not (isinstance(region, str) and ("$" in region or is_region_shape(region))):
+        problems.append("amp_region: %r is not an AWS region (e.g. eu-west-1) nor a substitution such as "
+                        "${env:AWS_REGION}" % (region,))
+    return problems
+
+
 def _spec(spec):
+    problems = spec_problems(spec)
+    if problems:
+        raise SpecError("; ".join(problems))
     merged = dict(DEFAULT_SPEC)
     merged.update({k: v for k, v in (spec or {}).items() if v is not None})
-    for key in ("project", "service"):
-        if not str(merged.get(key) or "").strip():
-            raise SpecError("%s: required to build an ADOT collector config" % key)
-    for prefix in merged.get("custom_metric_prefixes") or []:
-        if not re.match(r"^[A-Za-z_:][A-Za-z0-9_:]*(_|_\.\*)?$", str(prefix)):
-            raise SpecError("custom_metric_prefixes: %r is not a metric name prefix (e.g. scheduler_job_)" % (prefix,))
-    try:
-        port = int(merged["app_port"])
-    except (TypeError, ValueError):
-        raise SpecError("app_port: must be a port number, got %r" % (merged["app_port"],)) from None
-    if not 0 < port < 65536:
-        raise SpecError("app_port: must be between 1 and 65535, got %d" % port)
-    merged["app_port"] = port
-    if not str(merged["metrics_path"]).startswith("/"):
-        raise SpecError("metrics_path: must start with '/', got %r" % (merged["metrics_path"],))
+    merged["app_port"] = int(merged["app_port"])
     return merged
 
 
@@ -567,27 +636,98 @@ def _ecs_problems(config):
     return problems
 
 
-def _hardcoded_environment_problems(config):
+def _environment_words(value, environments):
+    """The environment names ``value`` holds literally (word by word; a substitution holds none)."""
+    if not isinstance(value, str) or "$" in value:
+        return []
+    tokens = set(t.lower() for t in re.split(r"[^A-Za-z0-9]+", value) if t)
+    words = sorted(tokens & environments)
+    words += sorted(e for e in environments if "-" in e and e in value.lower() and e not in words)
+    return words
+
+
+def _environment_problem(where, key, value, environments):
+    words = _environment_words(value, environments)
+    if not words and not (str(key).lower() in _ENVIRONMENT_KEYS and isinstance(value, str) and "$" not in value):
+        return None
+    return ("%s (%s: %r): hard-coded environment%s; one config serves every environment, so take it from ${env:%s}"
+            % (where, key, value, " name " + ", ".join(words) if words else "",
+               "CLUSTER_NAME" if "cluster" in str(key).lower() else "ENVIRONMENT"))
+
+
+def _relabel_environment_problems(where, rules, environments):
     problems = []
+    for index, rule in enumerate(_as_list(rules)):
+        if not isinstance(rule, dict) or "replacement" not in rule:
+            continue
+        problem = _environment_problem("%s[%d]" % (where, index), rule.get("target_label", "replacement"),
+                                       rule["replacement"], environments)
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+def hardcoded_environment_problems(config, environments=ENVIRONMENT_WORDS):
+    """Every place an ADOT collector config names an environment literally, each as a message.
+
+    One config serves every environment (the environment comes from ``${env:ENVIRONMENT}``), so
+    a literal environment name (one of ``environments``, compared word by word and case-blind) or
+    any literal value of an environment/cluster key is a problem, in: resource and attributes
+    processor attributes; scrape job ``static_configs`` labels and the replacements of
+    ``relabel_configs``/``metric_relabel_configs``; ``metricstransform`` operations (labels
+    added, label values set) and renamed metrics. ``[]`` when there is none.
+    """
+    environments = frozenset(str(e).lower() for e in environments)
+    problems = []
+    if not isinstance(config, dict):
+        return problems
     processors = _sections(config)["processors"]
     for name in sorted(processors):
         proc = processors[name]
-        if component_type(name) not in ("resource", "attributes") or not isinstance(proc, dict):
+        if not isinstance(proc, dict):
             continue
-        for index, attr in enumerate(_as_list(proc.get("attributes"))):
-            if not isinstance(attr, dict) or not isinstance(attr.get("value"), str):
-                continue
-            key, value = str(attr.get("key")), attr["value"]
-            if "$" in value:
-                continue  # a substitution (a bad one is reported by the substitution rule)
-            tokens = set(t.lower() for t in re.split(r"[^A-Za-z0-9]+", value) if t)
-            words = sorted(tokens & ENVIRONMENT_WORDS) or (["load-test"] if "load-test" in value.lower() else [])
-            if words or key in _ENVIRONMENT_KEYS:
-                problems.append(
-                    "processors.%s.attributes[%d] (%s: %r): hard-coded environment%s; one config serves every "
-                    "environment, so take it from ${env:%s}"
-                    % (name, index, key, value, " name " + ", ".join(words) if words else "",
-                       "CLUSTER_NAME" if "cluster" in key else "ENVIRONMENT"))
+        if component_type(name) in ("resource", "attributes"):
+            for index, attr in enumerate(_as_list(proc.get("attributes"))):
+                if isinstance(attr, dict):
+                    problem = _environment_problem("processors.%s.attributes[%d]" % (name, index),
+                                                   attr.get("key"), attr.get("value"), environments)
+                    if problem:
+                        problems.append(problem)
+        elif component_type(name) == "metricstransform":
+            for t_index, transform in enumerate(_as_list(proc.get("transforms"))):
+                if not isinstance(transform, dict):
+                    continue
+                where = "processors.%s.transforms[%d]" % (name, t_index)
+                problem = _environment_problem(where, "new_name", transform.get("new_name"), environments)
+                if problem:
+                    problems.append(problem)
+                for o_index, operation in enumerate(_as_list(transform.get("operations"))):
+                    if not isinstance(operation, dict):
+                        continue
+                    op_where = "%s.operations[%d]" % (where, o_index)
+                    if "new_value" in operation:
+                        problem = _environment_problem(op_where, operation.get("new_label") or operation.get("label"),
+                                                       operation["new_value"], environments)
+                        if problem:
+                            problems.append(problem)
+                    for v_index, action in enumerate(_as_list(operation.get("value_actions"))):
+                        if isinstance(action, dict):
+                            problem = _environment_problem("%s.value_actions[%d]" % (op_where, v_index),
+                                                           operation.get("label"), action.get("new_value"), environments)
+                            if problem:
+                                problems.append(problem)
+    for receiver_id, receiver in _prometheus_receivers(config):
+        for job_index, job in enumerate(_scrape_configs(receiver)):
+            where = "receivers.%s scrape job %r" % (receiver_id, job.get("job_name", "#%d" % job_index))
+            for s_index, static in enumerate(_as_list(job.get("static_configs"))):
+                labels = static.get("labels") if isinstance(static, dict) else None
+                for key, value in sorted((labels or {}).items()) if isinstance(labels, dict) else []:
+                    problem = _environment_problem("%s static_configs[%d].labels" % (where, s_index), key, value,
+                                                   environments)
+                    if problem:
+                        problems.append(problem)
+            for field in ("relabel_configs", "metric_relabel_configs"):
+                problems.extend(_relabel_environment_problems("%s %s" % (where, field), job.get(field), environments))
     return problems
 
 
@@ -612,7 +752,7 @@ def validate_config(config, *, required_prefixes=(), on_ecs=True, default_prefix
     problems += _self_scrape_problems(config)
     if on_ecs:
         problems += _ecs_problems(config)
-    problems += _hardcoded_environment_problems(config)
+    problems += hardcoded_environment_problems(config)
     return problems
 
 
@@ -678,6 +818,65 @@ def render_yaml(config, header=None):
 def render_compact(config):
     """One-line JSON (valid YAML) of the config: the value for the AOT_CONFIG_CONTENT variable."""
     return json.dumps(canonical(config), separators=(",", ":"), ensure_ascii=False)
+
+
+# Keys whose value is a credential (compared case-blind, as substrings of the key), and the
+# mappings (HTTP headers) whose every value is treated as one.
+SECRET_KEY_PARTS = ("authorization", "password", "passwd", "secret", "token", "api_key", "apikey",
+                    "access_key", "private_key", "credential", "cookie")
+SECRET_MAPPINGS = frozenset(["headers"])
+MASK = "********"
+_SUBSTITUTIONS = re.compile(r"\$\{(?:env:)?[A-Za-z_][A-Za-z0-9_]*\}")
+_AUTH_SCHEMES = frozenset(["bearer", "basic", "token", "apikey", "api-key"])
+
+
+def _is_secret_key(key):
+    key = str(key).lower()
+    return any(part in key for part in SECRET_KEY_PARTS)
+
+
+def _is_literal_credential(value):
+    """A value that holds more than substitutions and an auth scheme word ('Bearer ${env:TOKEN}' is fine)."""
+    if not isinstance(value, str):
+        return value is not None and not isinstance(value, (bool, dict, list))
+    rest = _SUBSTITUTIONS.sub(" ", value).replace("$$", " ")
+    return any(word.lower() not in _AUTH_SCHEMES for word in rest.split())
+
+
+def _secret_walk(value, path, in_secret_mapping=False):
+    """(path, value) of every literal credential below ``value``."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            child = "%s.%s" % (path, key) if path else str(key)
+            if isinstance(item, (dict, list)):
+                yield from _secret_walk(item, child, str(key).lower() in SECRET_MAPPINGS)
+            elif (in_secret_mapping or _is_secret_key(key)) and _is_literal_credential(item):
+                yield child, item
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _secret_walk(item, "%s[%d]" % (path, index), in_secret_mapping)
+
+
+def literal_credentials(config):
+    """Paths of credentials written literally in a config (headers, tokens, passwords, keys)."""
+    return [path for path, _value in _secret_walk(config, "")]
+
+
+def mask_secrets(value, _in_secret_mapping=False):
+    """A copy of ``value`` (a config) with every literal credential replaced by ``MASK``."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if isinstance(item, (dict, list)):
+                out[key] = mask_secrets(item, str(key).lower() in SECRET_MAPPINGS)
+            elif (_in_secret_mapping or _is_secret_key(key)) and _is_literal_credential(item):
+                out[key] = MASK
+            else:
+                out[key] = item
+        return out
+    if isinstance(value, list):
+        return [mask_secrets(item, _in_secret_mapping) for item in value]
+    return value
 
 
 def sha256(text):

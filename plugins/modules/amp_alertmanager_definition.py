@@ -120,7 +120,10 @@ status:
   type: str
   sample: ACTIVE
 definition:
-  description: The definition as data (C(alertmanager_config) decoded).
+  description:
+    - The definition as data (C(alertmanager_config) decoded).
+    - Every secret (SigV4 keys, receiver keys, tokens, passwords, webhook URLs) is shown as
+      C(<secret>), here, in the diff and in the module arguments shown at C(-vvv).
   returned: when state=present
   type: dict
 amtool_checked:
@@ -137,15 +140,27 @@ except ImportError:
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
-from ansible_collections.monitoring.stack.plugins.module_utils.amp import HAS_YAML
-from ansible_collections.monitoring.stack.plugins.module_utils.amp import AlertManagerDefinitions
-from ansible_collections.monitoring.stack.plugins.module_utils.amp import AmpApiError
-from ansible_collections.monitoring.stack.plugins.module_utils.amp import AmpClient
-from ansible_collections.monitoring.stack.plugins.module_utils.amp import AmpError
-from ansible_collections.monitoring.stack.plugins.module_utils.amp import resolve_workspace_id
-from ansible_collections.monitoring.stack.plugins.module_utils.amp import validate_alertmanager_definition
+from ansible_collections.monitoring.stack.plugins.module_utils.amp_validation import HAS_YAML
+from ansible_collections.monitoring.stack.plugins.module_utils.amp_resources import AlertManagerDefinitions
+from ansible_collections.monitoring.stack.plugins.module_utils.aws_transport import AmpApiError
+from ansible_collections.monitoring.stack.plugins.module_utils.aws_transport import AmpClient
+from ansible_collections.monitoring.stack.plugins.module_utils.aws_transport import AmpError
+from ansible_collections.monitoring.stack.plugins.module_utils.amp_workspaces import resolve_workspace_id
+from ansible_collections.monitoring.stack.plugins.module_utils.amp_validation import normalize_alertmanager_definition
+from ansible_collections.monitoring.stack.plugins.module_utils.amp_validation import redact_alertmanager_secrets
+from ansible_collections.monitoring.stack.plugins.module_utils.amp_validation import validate_alertmanager_definition
+
+
+def masked_invocation(params):
+    """The module's arguments with the definition's secrets masked (ansible shows them at -vvv)."""
+    params = dict(params)
+    if params.get("definition") is not None:
+        try:
+            params["definition"] = redact_alertmanager_secrets(normalize_alertmanager_definition(params["definition"]))
+        except AmpError:
+            params["definition"] = "(not shown: not a readable Alertmanager definition)"
+    return {"module_args": params}
 
 
 def main():
@@ -174,7 +189,10 @@ def main():
             # Validate before any AWS call: a bad definition fails without touching the workspace.
             definition, text, checked = validate_alertmanager_definition(params["definition"],
                                                                          run_amtool=params["amtool"])
-        amp = AmpClient(module.client("amp"), retry=AWSRetry.jittered_backoff(retries=10))
+            if params["amtool"] and not checked:
+                module.warn("amtool is not on the PATH of the host running this task: the definition was checked "
+                            "for structure only, not by amtool check-config")
+        amp = AmpClient(module.client("amp"))
         warnings = []
         workspace_id = resolve_workspace_id(amp, params["workspace_id"], params["workspace_alias"],
                                             check_mode=module.check_mode, warnings=warnings)
@@ -188,13 +206,13 @@ def main():
         else:
             changed, state = definitions.ensure_absent()
     except AmpApiError as exc:
-        module.fail_json_aws(exc.exception, msg="Failed to %s" % exc.action)
+        module.fail_json_aws(exc.exception, msg="Failed to %s" % exc.action, invocation=masked_invocation(params))
     except AmpError as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg=str(exc), invocation=masked_invocation(params))
     result = dict(changed=changed, **(state or {}))
     if module._diff:
         result["diff"] = definitions.diff
-    module.exit_json(**result)
+    module.exit_json(invocation=masked_invocation(params), **result)
 
 
 if __name__ == "__main__":

@@ -163,15 +163,14 @@ except ImportError:
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
-from ansible_collections.monitoring.stack.plugins.module_utils.amp import HAS_YAML
-from ansible_collections.monitoring.stack.plugins.module_utils.amp import AmpApiError
-from ansible_collections.monitoring.stack.plugins.module_utils.amp import AmpClient
-from ansible_collections.monitoring.stack.plugins.module_utils.amp import AmpError
-from ansible_collections.monitoring.stack.plugins.module_utils.amp import RuleGroupsNamespaces
-from ansible_collections.monitoring.stack.plugins.module_utils.amp import resolve_workspace_id
-from ansible_collections.monitoring.stack.plugins.module_utils.amp import validate_rules
+from ansible_collections.monitoring.stack.plugins.module_utils.amp_validation import HAS_YAML
+from ansible_collections.monitoring.stack.plugins.module_utils.aws_transport import AmpApiError
+from ansible_collections.monitoring.stack.plugins.module_utils.aws_transport import AmpClient
+from ansible_collections.monitoring.stack.plugins.module_utils.aws_transport import AmpError
+from ansible_collections.monitoring.stack.plugins.module_utils.amp_resources import RuleGroupsNamespaces
+from ansible_collections.monitoring.stack.plugins.module_utils.amp_workspaces import resolve_workspace_id
+from ansible_collections.monitoring.stack.plugins.module_utils.amp_validation import validate_rules
 
 
 def main():
@@ -202,7 +201,10 @@ def main():
         if params["state"] == "present":
             # Validate before any AWS call: bad rules fail without touching the workspace.
             data, text, checked = validate_rules(params["rules"], run_promtool=params["promtool"])
-        amp = AmpClient(module.client("amp"), retry=AWSRetry.jittered_backoff(retries=10))
+            if params["promtool"] and not checked:
+                module.warn("promtool is not on the PATH of the host running this task: the rules were checked "
+                            "for structure only, not by promtool check rules (AMP rejects bad PromQL later)")
+        amp = AmpClient(module.client("amp"))
         warnings = []
         workspace_id = resolve_workspace_id(amp, params["workspace_id"], params["workspace_alias"],
                                             check_mode=module.check_mode, warnings=warnings)

@@ -42,8 +42,10 @@ options:
   kms_key_arn:
     description:
       - ARN of a customer-managed KMS key to encrypt the workspace with. Applied at creation only.
-      - On an existing workspace that reports another key, the module fails. A workspace that reports
-        no key (AWS-owned key, or moto, which never returns it) cannot be compared, so the module warns.
+      - On an existing workspace under another key the module fails and changes nothing. AWS
+        reports C(kmsKeyArn) only for a customer-managed key, so a workspace that reports none is
+        under an AWS-owned key and fails too (against moto, which never returns the key, every
+        existing workspace does).
     type: str
   log_group_arn:
     description:
@@ -168,12 +170,11 @@ except ImportError:
     pass  # handled by AnsibleAWSModule
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
-from ansible_collections.monitoring.stack.plugins.module_utils.amp import AmpApiError
-from ansible_collections.monitoring.stack.plugins.module_utils.amp import AmpClient
-from ansible_collections.monitoring.stack.plugins.module_utils.amp import AmpError
-from ansible_collections.monitoring.stack.plugins.module_utils.amp import Workspaces
+from ansible_collections.monitoring.stack.plugins.module_utils.aws_transport import AmpApiError
+from ansible_collections.monitoring.stack.plugins.module_utils.aws_transport import AmpClient
+from ansible_collections.monitoring.stack.plugins.module_utils.aws_transport import AmpError
+from ansible_collections.monitoring.stack.plugins.module_utils.amp_workspaces import Workspaces
 
 
 def main():
@@ -193,7 +194,7 @@ def main():
         required_one_of=[["workspace_id", "alias"]],
         supports_check_mode=True,
     )
-    amp = AmpClient(module.client("amp"), retry=AWSRetry.jittered_backoff(retries=10))
+    amp = AmpClient(module.client("amp"))
     workspaces = Workspaces(amp, check_mode=module.check_mode, wait=module.params["wait"],
                             wait_timeout=module.params["wait_timeout"])
     params = module.params

@@ -16,10 +16,12 @@ description:
     a new deployment of one ECS service when the config it runs differs from O(config_sha256),
     optionally waits until the service is stable, and leaves other services untouched.
   - What a service runs is recorded as a tag on the ECS service, O(marker_tag_key) =
-    O(config_sha256), written only after the forced deployment succeeded (and, with O(wait),
-    became stable). The decision compares the recorded value with the wanted one, not "did the
-    upload change", so a run that uploaded a config and then failed to redeploy is repaired by the
-    next run.
+    O(config_sha256), written only once the new deployment was seen stable. The decision compares
+    the recorded value with the wanted one, not "did the upload change", so a run that uploaded a
+    config and then failed to redeploy, or whose deployment failed, is repaired by the next run.
+  - With O(wait=false) the tag records C(<sha256> pending <deployment id>). The next run looks at
+    that deployment. Stable, it records O(config_sha256) (changed, no new deployment); still in
+    progress, it leaves it (RV(pending)); failed or rolled back, it forces a new deployment.
   - To roll out several services, loop over them with this module. A failing item (a missing
     service, a deployment that does not become stable) fails only that item; the loop goes on
     with the others, and the task fails at the end listing the failed items. Re-running after
@@ -44,10 +46,13 @@ options:
     required: true
   wait:
     description:
-      - Wait for the service to become stable (botocore's C(services_stable) waiter) before
-        recording the rollout.
+      - Wait for the new deployment to become stable before recording the rollout. Stable is
+        ECS's C(rolloutState=COMPLETED), or one deployment left with as many running tasks as
+        desired; C(rolloutState=FAILED) (the deployment circuit breaker) or a rollback fails the
+        task at once with ECS's reason.
+      - With V(false), the rollout is recorded as pending and confirmed by the next run (see the description).
     type: bool
-    default: false
+    default: true
   wait_timeout:
     description:
       - How many seconds to wait at most with O(wait).
@@ -81,6 +86,7 @@ attributes:
       - monitoring.stack.aws
 notes:
   - Tagging an ECS service needs the long ARN format (the default for services created since 2021).
+  - Deployments whose new tasks fail are tested with botocore's Stubber (moto starts no tasks).
   - Needs C(ecs:DescribeServices), C(ecs:UpdateService) and C(ecs:TagResource) on the service.
   - >-
     Tested against moto, where a forced deployment only renames the deployment (no new tasks
@@ -137,7 +143,11 @@ deployment_id:
   type: str
   sample: ecs-svc/1234567890123456789
 stable:
-  description: True when O(wait) saw the service become stable; null without O(wait) or a rollout.
+  description: True when the new deployment was seen stable; null when not looked at; false while pending.
+  returned: always
+  type: bool
+pending:
+  description: The rollout is recorded as pending (O(wait=false)), to be confirmed by the next run.
   returned: always
   type: bool
 """
@@ -150,7 +160,6 @@ except ImportError:
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 from ansible_collections.monitoring.stack.plugins.module_utils.ecs_rollout import EcsRollout
 from ansible_collections.monitoring.stack.plugins.module_utils.ecs_rollout import MARKER_TAG
@@ -163,7 +172,7 @@ def main():
         cluster=dict(type="str", required=True),
         service=dict(type="str", required=True),
         config_sha256=dict(type="str", required=True),
-        wait=dict(type="bool", default=False),
+        wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=600),
         marker_tag_key=dict(type="str", default=MARKER_TAG, no_log=False),
     )
@@ -175,16 +184,13 @@ def main():
     if params["wait_timeout"] < 1:
         module.fail_json(msg="Failed to roll out ECS service %s: wait_timeout must be at least 1 second" % params["service"])
 
-    client = module.client("ecs", retry_decorator=AWSRetry.jittered_backoff())
+    client = module.client("ecs")
     rollout = EcsRollout(client, check_mode=module.check_mode, tag_key=params["marker_tag_key"])
     try:
         changed, result = rollout.ensure(params["cluster"], params["service"], params["config_sha256"],
                                          wait=params["wait"], wait_timeout=params["wait_timeout"])
     except RolloutError as exc:
-        msg = "Failed to %s: %s" % (exc.action, to_native(exc.cause))
-        if exc.hint:
-            msg += ". Hint: %s" % exc.hint
-        module.fail_json(msg=msg)
+        module.fail_json(msg=to_native(exc))
     if module._diff:
         result["diff"] = {"before": {"config_sha256": result["previous_config_sha256"]},
                           "after": {"config_sha256": params["config_sha256"] if changed else result["previous_config_sha256"]},

@@ -28,13 +28,23 @@ description:
     component type ships in ADOT; only C(${VAR}) and C(${env:VAR}) substitutions (C($$) is a
     literal C($)); the metric keep regex keeps the default, project and custom prefixes; no
     collector self-scrape; C(resourcedetection) with the C(ecs) detector on ECS; no hard-coded
-    environment names in resource attributes.
+    environment names in resource attributes, scrape labels, relabel replacements or C(metricstransform)
+    operations.
   - Each destination is compared before writing. On S3, "unchanged" is decided by the SHA-256 of
     the content kept with the object as metadata (C(x-amz-meta-content-sha256)), never by the
     ETag, which is not an MD5 under SSE-KMS.
   - Always returns the rendered RV(content), RV(aot_config_content) (the value for the
     C(AOT_CONFIG_CONTENT) environment variable of the collector container) and RV(sha256), which
     M(monitoring.stack.ecs_rollout) takes to redeploy only services whose config changed.
+  - Credentials written literally in the config (HTTP C(headers), keys such as C(password),
+    C(token), C(secret), C(authorization), C(api_key) holding more than a C(${env:VAR})) are
+    masked in RV(content), RV(aot_config_content), the diff and the arguments shown at C(-vvv),
+    and each one is a warning (the stored config still holds it, so use C(${env:VAR})). An SSM
+    C(SecureString) is compared decrypted and shown only masked.
+  - Every destination is read and checked before any is written; when a write fails, the message
+    and RV(written) say which destinations were already written.
+  - Build options are checked first and a bad one fails naming it (durations, memory limits,
+    O(amp_endpoint) without a scheme, unknown regions, names with spaces).
 author:
   - monitoring.stack contributors (@monitoring-stack)
 options:
@@ -215,6 +225,8 @@ notes:
   - C(AOT_CONFIG_CONTENT), when set at all, overrides every C(--config).
   - The integration tests run against moto, whose ETag is the MD5 even under SSE-KMS; the module
     never looks at the ETag, so it behaves the same on AWS.
+  - Every AWS call is retried with a jittered backoff on throttling (C(ThrottlingException),
+    C(SlowDown), C(RequestLimitExceeded), ...).
 seealso:
   - module: monitoring.stack.ecs_rollout
 """
@@ -277,7 +289,7 @@ sha256:
   type: str
   sample: 5d41402abc4b2a76b9719d911017c592b3c3a5f0c7f1b5d0e1f2a3b4c5d6e7f8
 s3_uri:
-  description: The object as the ADOT collector's C(--config) accepts it.
+  description: The object as the ADOT collector's C(--config) accepts it, in the bucket's own region (GetBucketLocation).
   returned: when O(s3_bucket) is given
   type: str
   sample: s3://prod-connectly.s3.ap-northeast-2.amazonaws.com/otel-config/crawlinghub-web-api/otel-config.yaml
@@ -291,7 +303,9 @@ destinations:
       type: dict
       returned: when O(dest) is given
     s3:
-      description: C(changed), C(bucket), C(key), C(sha256), C(previous_sha256), C(kms_key_id), C(version_id).
+      description:
+        - C(changed), C(bucket), C(key), C(sha256), C(previous_sha256), C(kms_key_id), C(version_id).
+        - C(kms_key_id) is the key the object is (or, in check mode, would be) encrypted with.
       type: dict
       returned: when O(s3_bucket) is given
     ssm:
@@ -299,6 +313,12 @@ destinations:
       type: dict
       returned: when O(ssm_parameter) is given
   sample: {"s3": {"changed": true, "bucket": "b", "key": "otel-config/p-s/otel-config.yaml"}}
+written:
+  description: The destinations written by this run, in order (C(s3), C(ssm), C(file)); on failure, those written before it.
+  returned: always
+  type: list
+  elements: str
+  sample: ["s3"]
 problems:
   description: The validation problems (empty when the config passed; the module fails otherwise).
   returned: always
@@ -317,18 +337,35 @@ except ImportError:
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 from ansible_collections.monitoring.stack.plugins.module_utils import otel
+from ansible_collections.monitoring.stack.plugins.module_utils.aws_transport import is_known_region
+from ansible_collections.monitoring.stack.plugins.module_utils.common import failure_message
 from ansible_collections.monitoring.stack.plugins.module_utils.otel_delivery import DeliveryError
 from ansible_collections.monitoring.stack.plugins.module_utils.otel_delivery import S3Destination
 from ansible_collections.monitoring.stack.plugins.module_utils.otel_delivery import SsmDestination
+from ansible_collections.monitoring.stack.plugins.module_utils.otel_delivery import bucket_region
 
 SPEC_OPTIONS = ("project", "service", "service_name", "job_name", "app_port", "app_host", "metrics_path",
                 "scrape_interval", "scrape_timeout", "custom_metric_prefixes", "keep_default_prefixes",
                 "amp_endpoint", "amp_region", "traces", "ecs_container_metrics", "memory_limit_mib",
                 "memory_spike_limit_mib")
 HEADER = "Managed by monitoring.stack.otel_config: change the inventory, not this file."
+
+
+def masked_invocation(module):
+    """The module's arguments with every credential of ``config`` masked (shown at -vvv)."""
+    params = dict(module.params)
+    if params.get("config") is not None:
+        try:
+            params["config"] = otel.mask_secrets(otel.parse_config(params["config"]))
+        except ValueError:
+            params["config"] = "(not shown: not a readable config)"
+    return {"module_args": params}
+
+
+def fail(module, msg, **result):
+    module.fail_json(msg=msg, invocation=masked_invocation(module), **result)
 
 
 def build(module):
@@ -340,54 +377,83 @@ def build(module):
         try:
             config = otel.parse_config(params["config"])
         except ValueError as exc:
-            module.fail_json(msg="Failed to read the ADOT collector config: %s" % exc)
+            fail(module, failure_message("read the ADOT collector config", exc))
         return config, None, required, default_prefixes
     spec = {key: params[key] for key in SPEC_OPTIONS}
-    try:
-        config = otel.build_config(spec)
-    except otel.SpecError as exc:
-        module.fail_json(msg="Failed to build the ADOT collector config: %s" % exc)
+    problems = otel.spec_problems(spec)
+    amp_region = params["amp_region"] or ""
+    if otel.is_region_shape(amp_region) and not is_known_region(amp_region):
+        problems.append("amp_region: %r is not a region botocore knows (a typo? a new region needs a newer botocore)"
+                        % amp_region)
+    if problems:
+        fail(module, failure_message("build the ADOT collector config", "; ".join(problems)), problems=problems)
+    config = otel.build_config(spec)
     name = "%s-%s" % (params["project"], params["service"])
     return config, name, otel.required_prefixes_for(spec) + required, default_prefixes
 
 
-def ensure_file(module, path, content, want_before):
-    result = {"path": path, "changed": False}
-    before = None
-    if os.path.isfile(path):
-        try:
-            with open(path, "rb") as handle:
-                before = handle.read().decode("utf-8", errors="replace")
-        except OSError as exc:
-            module.fail_json(msg="Failed to read %s: %s" % (path, to_native(exc)))
-    elif os.path.exists(path):
-        module.fail_json(msg="Failed to write %s: it exists and is not a regular file" % path)
-    if before != content:
-        result["changed"] = True
-        if want_before:
-            result["before"] = before or ""
-        if not module.check_mode:
+class FileDestination:
+    """The local file, with the S3/SSM destinations' interface: ``prepare`` reads and checks,
+    ``write`` replaces it atomically (and sets ``mode``)."""
+
+    def __init__(self, module, path, want_before):
+        self.module = module
+        self.path = path
+        self.want_before = want_before
+        self._pending = None
+        self._result = None
+
+    def prepare(self, content, _sha256=None):
+        module, path = self.module, self.path
+        result = {"path": path, "changed": False}
+        before = None
+        if os.path.isfile(path):
+            try:
+                with open(path, "rb") as handle:
+                    before = handle.read().decode("utf-8", errors="replace")
+            except OSError as exc:
+                raise DeliveryError("read %s" % path, to_native(exc)) from None
+        elif os.path.exists(path):
+            raise DeliveryError("write %s" % path, "it exists and is not a regular file")
+        directory = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(directory):
+            raise DeliveryError("write %s" % path, "directory %s does not exist" % directory, "create it first")
+        if before != content:
+            result["changed"] = True
+            if self.want_before:
+                result["before"] = before or ""
+            self._pending = content
+        self._result = result
+        return result["changed"], result
+
+    def write(self):
+        module, path, result = self.module, self.path, self._result
+        wrote = False
+        if self._pending is not None and not module.check_mode:
             directory = os.path.dirname(os.path.abspath(path))
-            if not os.path.isdir(directory):
-                module.fail_json(msg="Failed to write %s: directory %s does not exist (create it first)" % (path, directory))
             try:
                 fd, tmp = tempfile.mkstemp(prefix=".otel_config.", dir=directory)
                 with os.fdopen(fd, "wb") as handle:
-                    handle.write(content.encode("utf-8"))
+                    handle.write(self._pending.encode("utf-8"))
             except OSError as exc:
-                module.fail_json(msg="Failed to write %s: %s" % (path, to_native(exc)))
+                raise DeliveryError("write %s" % path, to_native(exc)) from None
             module.atomic_move(tmp, path)
-    if module.params["mode"] is not None and (os.path.exists(path) or not module.check_mode):
-        if module.set_mode_if_different(path, module.params["mode"], False):
-            result["changed"] = True
-    return result
+            wrote = True
+        if module.params["mode"] is not None and (os.path.exists(path) or not module.check_mode):
+            if module.set_mode_if_different(path, module.params["mode"], False):
+                result["changed"] = True
+                wrote = wrote or not module.check_mode
+        return wrote
 
 
-def fail_delivery(module, exc, **result):
-    msg = "Failed to %s: %s" % (exc.action, to_native(exc.cause))
-    if exc.hint:
-        msg += ". Hint: %s" % exc.hint
-    module.fail_json(msg=msg, **result)
+def masked_text(text, header):
+    """Stored config text as the diff shows it: credentials masked; unreadable text not shown."""
+    if not text:
+        return ""
+    try:
+        return otel.render_yaml(otel.mask_secrets(otel.parse_config(text)), header=header)
+    except ValueError:
+        return "(previous content not shown: %d characters that are not a readable config)\n" % len(text)
 
 
 def main():
@@ -430,74 +496,85 @@ def main():
         supports_check_mode=True,
     )
     if not otel.HAS_YAML:
-        module.fail_json(msg="Failed to render the ADOT collector config: PyYAML is required")
+        fail(module, failure_message("render the ADOT collector config", "PyYAML is required"))
     params = module.params
 
     config, name, required, default_prefixes = build(module)
     problems = otel.validate_config(config, required_prefixes=required, on_ecs=params["on_ecs"],
                                     default_prefixes=default_prefixes)
     if problems:
-        module.fail_json(
-            msg="Failed to validate the ADOT collector config%s: %d problem(s), nothing was written: %s" % (
-                " for " + name if name else "", len(problems),
-                "; ".join("(%d) %s" % (i, p) for i, p in enumerate(problems, 1))),
-            problems=problems)
+        fail(module, "Failed to validate the ADOT collector config%s: %d problem(s), nothing was written: %s" % (
+             " for " + name if name else "", len(problems),
+             "; ".join("(%d) %s" % (i, p) for i, p in enumerate(problems, 1))), problems=problems)
+    for path in otel.literal_credentials(config):
+        module.warn("The ADOT collector config holds a literal credential at %s: it is masked in this task's "
+                    "output, but stored in clear; write it as ${env:VAR} and give the collector container that "
+                    "variable from a secret" % path)
 
     header = ("ADOT collector config for %s\n" % name if name else "ADOT collector config\n") + HEADER
     content = otel.render_yaml(config, header=header)
     sha = otel.sha256(content)
-    result = {"changed": False, "content": content, "aot_config_content": otel.render_compact(config),
-              "sha256": sha, "destinations": {}, "problems": []}
-    diffs = []
+    masked = otel.mask_secrets(config)
+    shown = otel.render_yaml(masked, header=header)
+    result = {"changed": False, "content": shown, "aot_config_content": otel.render_compact(masked),
+              "sha256": sha, "destinations": {}, "problems": [], "written": []}
 
-    if params["dest"]:
-        file_result = ensure_file(module, params["dest"], content, module._diff)
-        result["destinations"]["file"] = file_result
-        if "before" in file_result:
-            diffs.append({"before_header": params["dest"], "after_header": params["dest"],
-                          "before": file_result.pop("before"), "after": content})
-
-    if params["s3_bucket"]:
-        key = params["s3_key"]
-        if not key:
-            if not name:
-                module.fail_json(msg="Failed to upload the ADOT collector config: s3_key is required with config")
-            key = "otel-config/%s/otel-config.yaml" % name
+    # 1. Every destination is checked and read before any is written.
+    destinations = []  # (name, destination, diff header)
+    if params["s3_bucket"] or params["ssm_parameter"]:
         region = module.region
         if not region:
-            module.fail_json(msg="Failed to upload the ADOT collector config: no AWS region (set region or AWS_REGION)")
-        client = module.client("s3", retry_decorator=AWSRetry.jittered_backoff())
-        destination = S3Destination(client, params["s3_bucket"], key, kms_key_id=params["kms_key_id"],
-                                    check_mode=module.check_mode, want_before=module._diff)
-        result["s3_uri"] = otel.s3_config_uri(params["s3_bucket"], region, key)
-        try:
-            _changed, s3_result = destination.ensure(content, sha)
-        except DeliveryError as exc:
-            fail_delivery(module, exc, **result)
-        result["destinations"]["s3"] = s3_result
-        if "before" in s3_result:
-            diffs.append({"before_header": destination.url, "after_header": destination.url,
-                          "before": s3_result.pop("before"), "after": content})
+            fail(module, failure_message("deliver the ADOT collector config", "no AWS region",
+                                         "set region or AWS_REGION"), **result)
+        if not is_known_region(region):
+            fail(module, failure_message("deliver the ADOT collector config",
+                                         "region: %r is not a region botocore knows" % region,
+                                         "check for a typo (a new region needs a newer botocore)"), **result)
+    try:
+        if params["s3_bucket"]:
+            key = params["s3_key"]
+            if not key:
+                if not name:
+                    fail(module, failure_message("upload the ADOT collector config", "s3_key is required with config"),
+                         **result)
+                key = "otel-config/%s/otel-config.yaml" % name
+            client = module.client("s3")
+            result["s3_uri"] = otel.s3_config_uri(params["s3_bucket"], bucket_region(client, params["s3_bucket"]), key)
+            destination = S3Destination(client, params["s3_bucket"], key, kms_key_id=params["kms_key_id"],
+                                        check_mode=module.check_mode, want_before=module._diff)
+            destinations.append(("s3", destination, destination.url))
+        if params["ssm_parameter"]:
+            destination = SsmDestination(module.client("ssm"), params["ssm_parameter"], params["ssm_parameter_type"],
+                                         key_id=params["ssm_key_id"], check_mode=module.check_mode,
+                                         want_before=module._diff)
+            destinations.append(("ssm", destination, "ssm:" + params["ssm_parameter"]))
+        if params["dest"]:
+            destinations.append(("file", FileDestination(module, params["dest"], module._diff), params["dest"]))
+        for kind, destination, _header in destinations:
+            _changed, result["destinations"][kind] = destination.prepare(content, sha)
+    except DeliveryError as exc:
+        fail(module, "%s. Nothing was written" % exc, **result)
 
-    if params["ssm_parameter"]:
-        client = module.client("ssm", retry_decorator=AWSRetry.jittered_backoff())
-        destination = SsmDestination(client, params["ssm_parameter"], params["ssm_parameter_type"],
-                                     key_id=params["ssm_key_id"], check_mode=module.check_mode,
-                                     want_before=module._diff)
+    # 2. Then written; a failure reports exactly what was written before it.
+    for kind, destination, _header in destinations:
         try:
-            _changed, ssm_result = destination.ensure(content, sha)
+            wrote = destination.write()
         except DeliveryError as exc:
-            fail_delivery(module, exc, **result)
-        result["destinations"]["ssm"] = ssm_result
-        if "before" in ssm_result:
-            diffs.append({"before_header": "ssm:" + params["ssm_parameter"],
-                          "after_header": "ssm:" + params["ssm_parameter"],
-                          "before": ssm_result.pop("before"), "after": content})
+            fail(module, "%s. Written before the failure: %s" % (exc, ", ".join(result["written"]) or "nothing"),
+                 **result)
+        if wrote:
+            result["written"].append(kind)
 
+    diffs = []
+    for kind, _destination, diff_header in destinations:
+        before = result["destinations"][kind].pop("before", None)
+        if before is not None:
+            diffs.append({"before_header": diff_header, "after_header": diff_header,
+                          "before": masked_text(before, header), "after": shown})
     result["changed"] = any(d["changed"] for d in result["destinations"].values())
     if module._diff:
         result["diff"] = diffs
-    module.exit_json(**result)
+    module.exit_json(invocation=masked_invocation(module), **result)
 
 
 if __name__ == "__main__":

@@ -3,12 +3,12 @@
 moto differs from AWS here (see docs/aws_managed.md):
 - a workspace is ACTIVE at once (on AWS it is CREATING first; the module waits with botocore's
   ``workspace_active`` waiter, which returns at once here);
-- ``kmsKeyArn`` is accepted at creation but never returned. Against moto the module therefore
-  cannot see an existing key: the KMS test asserts the documented behaviour for an unreported
-  key (a warning, nothing changed); the refusal of a key change when AWS reports the key is
-  tested with botocore's Stubber in tests/unit/plugins/module_utils/test_amp.py;
-- the alias filter of ListWorkspaces is exact (AWS: prefix). The module filters exactly itself,
-  so a prefix-sharing alias must not be picked up: tested below.
+- ``kmsKeyArn`` is accepted at creation but never returned, so every moto workspace looks like one
+  under an AWS-owned key: asking for a key on an existing one fails (asserted); the refusal of a
+  key change when AWS reports the key is tested with botocore's Stubber in
+  tests/unit/plugins/module_utils/test_amp.py;
+- the alias filter of ListWorkspaces is exact (AWS: prefix). The module filters exactly itself;
+  AWS's prefix listing is modelled with a Stubber in tests/unit/plugins/modules/test_amp_workspace.py.
 """
 
 from __future__ import annotations
@@ -70,11 +70,14 @@ def test_create_four_steps(aws, playbook):
     logging = _client().describe_logging_configuration(workspaceId=ws["workspaceId"])["loggingConfiguration"]
     assert logging["logGroupArn"] == LOG_GROUP + ":*"
 
+    # moto never returns kmsKeyArn, so to the module the workspace is under an AWS-owned key and
+    # the same kms_key_arn again would be refused (test_kms_key_change_on_existing_workspace_fails);
+    # the idempotent steps leave it out here. With AWS reporting the key, the same key again is
+    # unchanged: test_amp.py::test_same_kms_key_is_unchanged (Stubber).
+    args.pop("kms_key_arn")
     result, res = _run(playbook, args, check=True)
     assert result.rc == 0, result
     assert res["changed"] is False
-    # moto never returns kmsKeyArn: the module cannot compare it and says so.
-    assert any("could not be compared" in w for w in res.get("warnings", [])), res
 
     result, res = _run(playbook, args)
     assert result.rc == 0, result
@@ -139,12 +142,22 @@ def test_delete_four_steps(aws, playbook):
 
 
 def test_alias_is_matched_exactly(aws, playbook):
-    """AWS filters ListWorkspaces by alias prefix; 'stage' must not pick up 'stage-old'."""
-    _client().create_workspace(alias="stage-old")
-    result, res = _run(playbook, {"alias": "stage"})
+    """'team' resolves to the workspace aliased 'team', never to 'team-b'.
+
+    moto filters ListWorkspaces exactly, so here this only shows the right workspace is changed;
+    AWS filters by prefix ('team' also lists 'team-b'): that half is
+    tests/unit/plugins/modules/test_amp_workspace.py::test_alias_prefix_listing_resolves_the_exact_alias,
+    whose Stubber answers as AWS does and which fails without the module's own exact filter.
+    """
+    client = _client()
+    team = client.create_workspace(alias="team")["workspaceId"]
+    team_b = client.create_workspace(alias="team-b")["workspaceId"]
+    result, res = _run(playbook, {"alias": "team", "tags": {"owner": "team"}})
     assert result.rc == 0, result
-    assert res["changed"] is True
-    assert sorted(w["alias"] for w in _workspaces()) == ["stage", "stage-old"]
+    assert res["changed"] is True and res["workspace_id"] == team
+    assert client.describe_workspace(workspaceId=team)["workspace"].get("tags") == {"owner": "team"}
+    assert not client.describe_workspace(workspaceId=team_b)["workspace"].get("tags")
+    assert len(_workspaces()) == 2
 
 
 def test_alias_matching_two_workspaces_fails(aws, playbook):
@@ -163,19 +176,25 @@ def test_alias_matching_two_workspaces_fails(aws, playbook):
 
 
 def test_kms_key_change_on_existing_workspace_fails(aws, playbook):
-    """moto accepts kmsKeyArn at creation but never returns it, so the module cannot see the key.
+    """A key asked for on an existing workspace that does not report that key fails, changing nothing.
 
-    Against moto this test can only show the documented behaviour for an unreported key: a warning
-    and nothing changed (no second workspace, no recreation). The refusal when the key IS reported (as AWS does) is unit-tested with a
-    Stubber in tests/unit/plugins/module_utils/test_amp.py.
+    AWS reports ``kmsKeyArn`` only for a customer-managed key; a workspace without one is under an
+    AWS-owned key, and the key of a workspace cannot change. (moto never returns ``kmsKeyArn``, so
+    here the workspace created with KMS_A looks like one under an AWS-owned key; the refusal of
+    KMS_A -> KMS_B when AWS reports KMS_A is tested with a Stubber in test_amp.py.)
     """
     client = _client()
     ws = client.create_workspace(alias="enc", kmsKeyArn=KMS_A)
-    result, res = _run(playbook, {"alias": "enc", "kms_key_arn": KMS_B})
-    assert result.rc == 0, result
-    assert res["changed"] is False
-    assert any("kms_key_arn is only applied at creation" in w for w in res.get("warnings", [])), res
+    result, res = _run(playbook, {"alias": "enc", "kms_key_arn": KMS_B, "tags": {"x": "y"}})
+    assert result.rc != 0
+    assert res["failed"] is True
+    assert res["msg"] == (
+        "Failed to update workspace %s: kms_key_arn is an AWS-owned key (AWS reports no kmsKeyArn), asked for %s; "
+        "the KMS key of a workspace is set at creation and cannot change. Hint: omit kms_key_arn for this "
+        "workspace, or create a new workspace (new alias) with the key and move writers to it"
+        % (ws["workspaceId"], KMS_B))
     assert [w["workspaceId"] for w in _workspaces()] == [ws["workspaceId"]]
+    assert not client.describe_workspace(workspaceId=ws["workspaceId"])["workspace"].get("tags")
 
 
 def test_missing_workspace_id_fails(aws, playbook):

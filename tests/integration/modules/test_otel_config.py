@@ -167,7 +167,8 @@ def test_bad_input_uploads_nothing(aws, playbook):
 def test_missing_bucket_error_is_clear(aws, playbook):
     result, res = _run(playbook, dict(SPEC, s3_bucket="no-such-bucket"))
     assert result.rc != 0
-    assert res["msg"].startswith("Failed to read the default encryption of bucket no-such-bucket: "), res["msg"]
+    # the first call is GetBucketLocation now (the S3 URI names the bucket's region)
+    assert res["msg"].startswith("Failed to find the region of bucket no-such-bucket: "), res["msg"]
     assert "NoSuchBucket" in res["msg"] and "Hint: bucket no-such-bucket does not exist" in res["msg"]
 
 
@@ -242,3 +243,25 @@ def test_all_destinations_at_once_and_user_config(aws, playbook, tmp_path):
     assert {k: v["changed"] for k, v in res["destinations"].items()} == {"file": True, "s3": False, "ssm": False}
     result, res = _run(playbook, args)
     assert res["changed"] is False
+
+
+def test_s3_uri_names_the_buckets_own_region(aws, playbook):
+    """Issue 10, item 12: a bucket in us-west-2 used from a task whose region is eu-west-1."""
+    boto3.client("s3", region_name="us-west-2").create_bucket(
+        Bucket="configs-oregon", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    result, res = _run(playbook, dict(SPEC, s3_bucket="configs-oregon"))
+    assert result.rc == 0, result
+    assert res["s3_uri"] == "s3://configs-oregon.s3.us-west-2.amazonaws.com/%s" % KEY
+    assert REGION not in res["s3_uri"]
+
+
+def test_a_missing_bucket_writes_no_other_destination(aws, playbook, tmp_path):
+    """Issue 10, item 11: every destination is read before any is written."""
+    dest = tmp_path / "otel.yaml"
+    name = "/crawlinghub/otel/web-api"
+    result, res = _run(playbook, dict(SPEC, dest=str(dest), ssm_parameter=name, s3_bucket="no-such-bucket"))
+    assert result.rc != 0
+    assert "no-such-bucket" in res["msg"] and res["msg"].endswith("Nothing was written")
+    assert res["written"] == []
+    assert not dest.exists()
+    assert boto3.client("ssm", region_name=REGION).describe_parameters()["Parameters"] == []

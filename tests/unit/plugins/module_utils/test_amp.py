@@ -1,4 +1,4 @@
-"""plugins/module_utils/amp.py: validation (pure) and the AWS logic on a Stubber-checked client.
+"""plugins/module_utils/amp_*.py and aws_transport.py: validation (pure) and the AWS logic on a Stubber-checked client.
 
 botocore's Stubber validates every request against the real AMP service model, so these tests
 cover what moto cannot: the Alertmanager definition API (not implemented in moto), a workspace
@@ -15,7 +15,10 @@ import pytest
 import yaml
 from botocore.stub import ANY, Stubber
 
-from ansible_collections.monitoring.stack.plugins.module_utils import amp
+from ansible_collections.monitoring.stack.plugins.module_utils import amp_resources
+from ansible_collections.monitoring.stack.plugins.module_utils import amp_validation
+from ansible_collections.monitoring.stack.plugins.module_utils import amp_workspaces
+from ansible_collections.monitoring.stack.plugins.module_utils import aws_transport
 
 WS = "ws-01234567-89ab-cdef-0123-456789abcdef"
 ARN = "arn:aws:aps:eu-west-1:123456789012:workspace/" + WS
@@ -39,6 +42,24 @@ SNS_DEFINITION = {
 }
 
 
+def _amtool_checked(definition):
+    """Every definition these tests render is checked by the real amtool check-config."""
+    if not shutil.which("amtool"):
+        pytest.skip("amtool not on PATH: the Alertmanager definitions of this test are not checked by amtool")
+    result = amp_validation.validate_alertmanager_definition(definition)
+    assert result[2] is True, "amtool did not check the definition"
+    return result
+
+
+def _promtool_checked(rules):
+    """Every rules content these tests send is checked by the real promtool check rules."""
+    if not shutil.which("promtool"):
+        pytest.skip("promtool not on PATH: the rules of this test are not checked by promtool")
+    result = amp_validation.validate_rules(rules)
+    assert result[2] is True, "promtool did not check the rules"
+    return result
+
+
 @pytest.fixture
 def stubbed():
     client = boto3.client("amp", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
@@ -60,7 +81,7 @@ class FakeClock:
 
 def _amp(client, clock=None):
     clock = clock or FakeClock()
-    return amp.AmpClient(client, sleep=clock.sleep, clock=clock)
+    return aws_transport.AmpClient(client, sleep=clock.sleep, clock=clock)
 
 
 def _summary(**extra):
@@ -80,20 +101,20 @@ def _workspace(**extra):
 # -- pure helpers -----------------------------------------------------------------------------
 
 def test_endpoint_urls():
-    assert amp.endpoint_urls(ENDPOINT) == (ENDPOINT + "api/v1/remote_write", ENDPOINT + "api/v1/query")
-    assert amp.endpoint_urls(ENDPOINT.rstrip("/")) == (ENDPOINT + "api/v1/remote_write", ENDPOINT + "api/v1/query")
-    assert amp.endpoint_urls(None) == (None, None)
+    assert amp_workspaces.endpoint_urls(ENDPOINT) == (ENDPOINT + "api/v1/remote_write", ENDPOINT + "api/v1/query")
+    assert amp_workspaces.endpoint_urls(ENDPOINT.rstrip("/")) == (ENDPOINT + "api/v1/remote_write", ENDPOINT + "api/v1/query")
+    assert amp_workspaces.endpoint_urls(None) == (None, None)
 
 
 def test_normalize_log_group_arn():
     arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/prometheus/x"
-    assert amp.normalize_log_group_arn(arn) == arn + ":*"
-    assert amp.normalize_log_group_arn(arn + ":*") == arn + ":*"
-    assert amp.normalize_log_group_arn("") == ""
+    assert amp_workspaces.normalize_log_group_arn(arn) == arn + ":*"
+    assert amp_workspaces.normalize_log_group_arn(arn + ":*") == arn + ":*"
+    assert amp_workspaces.normalize_log_group_arn("") == ""
 
 
 def test_good_rules_have_no_problems():
-    assert amp.rule_problems(GOOD_RULES) == []
+    assert amp_validation.rule_problems(GOOD_RULES) == []
 
 
 @pytest.mark.parametrize("data, expected", [
@@ -118,41 +139,44 @@ def test_good_rules_have_no_problems():
     ({"groups": [{"name": "g", "rules": [{"record": "a", "expr": "up"}]}], "extra": 1}, "unknown top-level key"),
 ])
 def test_rule_problems(data, expected):
-    problems = amp.rule_problems(data)
+    problems = amp_validation.rule_problems(data)
     assert any(expected in p for p in problems), problems
 
 
 def test_validate_rules_keeps_text_and_dumps_data():
     text = yaml.safe_dump(GOOD_RULES)
-    data, out, _checked = amp.validate_rules("# comment\n" + text, run_promtool=False)
+    data, out, _checked = _promtool_checked("# comment\n" + text)
     assert data == GOOD_RULES and out == "# comment\n" + text
-    data, out, checked = amp.validate_rules(GOOD_RULES, run_promtool=False)
-    assert yaml.safe_load(out) == GOOD_RULES and checked is False
+    data, out, checked = _promtool_checked(GOOD_RULES)
+    assert yaml.safe_load(out) == GOOD_RULES and checked is True
+    assert amp_validation.validate_rules(GOOD_RULES, run_promtool=False)[2] is False  # promtool: false
 
 
 def test_validate_rules_bad_yaml():
-    with pytest.raises(amp.AmpError) as exc:
-        amp.validate_rules("groups:\n - name: x\n   rules: [\n", run_promtool=False)
+    with pytest.raises(aws_transport.AmpError) as exc:
+        amp_validation.validate_rules("groups:\n - name: x\n   rules: [\n", run_promtool=False)
     assert str(exc.value).startswith("Failed to parse rules: not valid YAML")
     assert "Hint:" in str(exc.value)
 
 
 @pytest.mark.skipif(not shutil.which("promtool"), reason="promtool not on PATH: promtool checks skipped")
 def test_promtool_accepts_good_and_reports_bad_promql():
-    assert amp.validate_rules(GOOD_RULES)[2] is True
+    assert amp_validation.validate_rules(GOOD_RULES)[2] is True
     bad = {"groups": [{"name": "g", "rules": [{"alert": "A", "expr": "sum(rate(up[5m])"}]}]}
-    with pytest.raises(amp.AmpError) as exc:
-        amp.validate_rules(bad)
+    with pytest.raises(aws_transport.AmpError) as exc:
+        amp_validation.validate_rules(bad)
     assert "promtool check rules:" in str(exc.value)
     assert "/tmp" not in str(exc.value)
 
 
-def test_promtool_absent_is_reported_not_silent():
-    checked, problems = amp.promtool_problems("groups: []", promtool="")
-    if shutil.which("promtool"):
-        assert checked is True  # "" falls back to PATH
-    else:
-        assert (checked, problems) == (False, [])
+def test_promtool_absent_is_reported_not_silent(monkeypatch):
+    """Without promtool on the PATH the rules are not called checked (the module then warns:
+    tests/unit/plugins/modules/test_amp_rule_groups_namespace.py); with it, bad PromQL fails."""
+    monkeypatch.setattr(amp_validation.shutil, "which", lambda name: None)
+    assert amp_validation.promtool_problems("groups: []") == (False, [])
+    bad = {"groups": [{"name": "g", "rules": [{"alert": "A", "expr": "sum(rate(up[5m])"}]}]}
+    _data, _text, checked = amp_validation.validate_rules(bad)
+    assert checked is False  # not claimed checked: the structure is fine, the PromQL was not looked at
 
 
 @pytest.mark.parametrize("definition, expected", [
@@ -170,19 +194,19 @@ def test_promtool_absent_is_reported_not_silent():
     (dict(SNS_DEFINITION, extra=1), "unknown top-level key 'extra'"),
 ])
 def test_alertmanager_problems(definition, expected):
-    with pytest.raises(amp.AmpError) as exc:
-        amp.validate_alertmanager_definition(definition, run_amtool=False)
+    with pytest.raises(aws_transport.AmpError) as exc:
+        amp_validation.validate_alertmanager_definition(definition, run_amtool=False)
     assert expected in str(exc.value)
     assert str(exc.value).startswith("Failed to ")
 
 
 def test_alertmanager_definition_renders_amp_format():
-    definition, text, _checked = amp.validate_alertmanager_definition(SNS_DEFINITION, run_amtool=False)
+    definition, text, _checked = _amtool_checked(SNS_DEFINITION)
     stored = yaml.safe_load(text)
     assert isinstance(stored["alertmanager_config"], str)
     assert yaml.safe_load(stored["alertmanager_config"]) == SNS_DEFINITION["alertmanager_config"]
     # A string with alertmanager_config as a string is the same definition.
-    again, _text, _checked = amp.validate_alertmanager_definition(text, run_amtool=False)
+    again, _text, _checked = _amtool_checked(text)
     assert again == definition
 
 
@@ -190,10 +214,10 @@ def test_alertmanager_definition_renders_amp_format():
 def test_amtool_accepts_sns_with_templates_and_reports_bad_config():
     definition = dict(SNS_DEFINITION, template_files={"default": '{{ define "x" }}x{{ end }}'})
     definition["alertmanager_config"] = dict(SNS_DEFINITION["alertmanager_config"], templates=["default"])
-    assert amp.validate_alertmanager_definition(definition)[2] is True
+    assert amp_validation.validate_alertmanager_definition(definition)[2] is True
     bad = {"alertmanager_config": {"route": {"receiver": "a", "group_wait": "soon"}, "receivers": [{"name": "a"}]}}
-    with pytest.raises(amp.AmpError) as exc:
-        amp.validate_alertmanager_definition(bad)
+    with pytest.raises(aws_transport.AmpError) as exc:
+        amp_validation.validate_alertmanager_definition(bad)
     assert "amtool check-config:" in str(exc.value)
 
 
@@ -206,8 +230,8 @@ def test_alias_prefix_matches_are_ignored_and_duplicates_fail(stubbed):
     # AWS filters by prefix: 'prod' returns 'prod-old' too, which must not count.
     stubber.add_response("list_workspaces", {"workspaces": [_summary(), other, second]},
                          {"alias": "prod", "maxResults": 100})
-    with pytest.raises(amp.AmpError) as exc:
-        amp.Workspaces(_amp(client)).find(alias="prod")
+    with pytest.raises(aws_transport.AmpError) as exc:
+        amp_workspaces.Workspaces(_amp(client)).find(alias="prod")
     assert "alias 'prod' matches 2 workspaces (%s, ws-second)" % WS in str(exc.value)
     assert "ws-other" not in str(exc.value)
 
@@ -219,14 +243,14 @@ def test_alias_found_over_two_pages(stubbed):
     stubber.add_response("list_workspaces", {"workspaces": [_summary()]},
                          {"alias": "prod", "maxResults": 100, "nextToken": "t"})
     stubber.add_response("describe_workspace", {"workspace": _workspace()}, {"workspaceId": WS})
-    assert amp.Workspaces(_amp(client)).find(alias="prod")["workspaceId"] == WS
+    assert amp_workspaces.Workspaces(_amp(client)).find(alias="prod")["workspaceId"] == WS
 
 
 def test_kms_key_change_is_refused_when_aws_reports_the_key(stubbed):
     client, stubber = stubbed
     stubber.add_response("describe_workspace", {"workspace": _workspace(kmsKeyArn=KMS_A)}, {"workspaceId": WS})
-    with pytest.raises(amp.AmpError) as exc:
-        amp.Workspaces(_amp(client)).ensure_present(workspace_id=WS, kms_key_arn=KMS_B)
+    with pytest.raises(aws_transport.AmpError) as exc:
+        amp_workspaces.Workspaces(_amp(client)).ensure_present(workspace_id=WS, kms_key_arn=KMS_B)
     message = str(exc.value)
     assert message.startswith("Failed to update workspace %s: kms_key_arn is %s, asked for %s" % (WS, KMS_A, KMS_B))
     assert "cannot change" in message and "Hint: keep the current kms_key_arn" in message
@@ -238,7 +262,7 @@ def test_same_kms_key_is_unchanged(stubbed):
     stubber.add_response("describe_logging_configuration", {"loggingConfiguration": {
         "status": {"statusCode": "ACTIVE"}, "workspace": WS, "logGroupArn": "arn:aws:logs:eu-west-1:123456789012:log-group:g:*",
         "createdAt": "2026-01-01T00:00:00Z", "modifiedAt": "2026-01-01T00:00:00Z"}}, {"workspaceId": WS})
-    workspaces = amp.Workspaces(_amp(client))
+    workspaces = amp_workspaces.Workspaces(_amp(client))
     changed, state = workspaces.ensure_present(workspace_id=WS, kms_key_arn=KMS_A, tags={"a": "1"})
     assert changed is False
     assert state["kms_key_arn"] == KMS_A and state["remote_write_url"] == ENDPOINT + "api/v1/remote_write"
@@ -259,7 +283,7 @@ def test_create_waits_with_the_workspace_active_waiter(stubbed):
     stubber.add_response("create_logging_configuration", {"status": {"statusCode": "CREATING"}},
                          {"workspaceId": WS, "logGroupArn": "arn:aws:logs:eu-west-1:123456789012:log-group:g:*"})
     stubber.add_response("describe_workspace", {"workspace": _workspace()}, {"workspaceId": WS})
-    workspaces = amp.Workspaces(_amp(client), wait_timeout=10)
+    workspaces = amp_workspaces.Workspaces(_amp(client), wait_timeout=10)
     waiter_delays = []
     original = client.get_waiter
 
@@ -282,7 +306,7 @@ def test_check_mode_makes_no_write_calls(stubbed):
     stubber.add_response("describe_workspace", {"workspace": _workspace()}, {"workspaceId": WS})
     stubber.add_client_error("describe_logging_configuration", "ResourceNotFoundException", "none", 404,
                              expected_params={"workspaceId": WS})
-    workspaces = amp.Workspaces(_amp(client), check_mode=True)
+    workspaces = amp_workspaces.Workspaces(_amp(client), check_mode=True)
     changed, state = workspaces.ensure_present(workspace_id=WS, alias="renamed", tags={"b": "2"},
                                                log_group_arn="arn:aws:logs:eu-west-1:123456789012:log-group:g")
     assert changed is True  # no update/tag/untag/create_logging call was stubbed: none was made
@@ -292,16 +316,16 @@ def test_check_mode_makes_no_write_calls(stubbed):
 
 def test_bad_log_group_arn_fails_before_any_call(stubbed):
     client, _stubber = stubbed
-    with pytest.raises(amp.AmpError) as exc:
-        amp.Workspaces(_amp(client)).ensure_present(alias="x", log_group_arn="my-log-group")
+    with pytest.raises(aws_transport.AmpError) as exc:
+        amp_workspaces.Workspaces(_amp(client)).ensure_present(alias="x", log_group_arn="my-log-group")
     assert "is not a CloudWatch log group ARN" in str(exc.value)
 
 
 def test_api_error_carries_the_action(stubbed):
     client, stubber = stubbed
     stubber.add_client_error("describe_workspace", "AccessDeniedException", "no", 403, expected_params={"workspaceId": WS})
-    with pytest.raises(amp.AmpApiError) as exc:
-        amp.Workspaces(_amp(client)).find(workspace_id=WS)
+    with pytest.raises(aws_transport.AmpApiError) as exc:
+        amp_workspaces.Workspaces(_amp(client)).find(workspace_id=WS)
     assert exc.value.action == "describe workspace %s" % WS
 
 
@@ -317,14 +341,14 @@ def _definition_response(data, status="ACTIVE", reason=None):
 
 def test_alertmanager_create_then_wait_active(stubbed):
     client, stubber = stubbed
-    definition, text, _checked = amp.validate_alertmanager_definition(SNS_DEFINITION, run_amtool=False)
+    definition, text, _checked = _amtool_checked(SNS_DEFINITION)
     stubber.add_client_error("describe_alert_manager_definition", "ResourceNotFoundException", "none", 404,
                              expected_params={"workspaceId": WS})
     stubber.add_response("create_alert_manager_definition", {"status": {"statusCode": "CREATING"}},
                          {"workspaceId": WS, "data": text.encode()})
     stubber.add_response("describe_alert_manager_definition", _definition_response(text, "CREATING"), {"workspaceId": WS})
     stubber.add_response("describe_alert_manager_definition", _definition_response(text), {"workspaceId": WS})
-    definitions = amp.AlertManagerDefinitions(_amp(client), WS)
+    definitions = amp_resources.AlertManagerDefinitions(_amp(client), WS)
     changed, state = definitions.ensure_present(definition, text)
     assert changed is True and state["status"] == "ACTIVE"
     assert definitions.diff["before"] == "" and "sns_configs" in definitions.diff["after"]
@@ -332,32 +356,32 @@ def test_alertmanager_create_then_wait_active(stubbed):
 
 def test_alertmanager_unchanged_when_only_formatting_differs(stubbed):
     client, stubber = stubbed
-    definition, text, _checked = amp.validate_alertmanager_definition(SNS_DEFINITION, run_amtool=False)
+    definition, text, _checked = _amtool_checked(SNS_DEFINITION)
     stored = yaml.safe_dump({"alertmanager_config": yaml.safe_dump(SNS_DEFINITION["alertmanager_config"],
                                                                    default_flow_style=True)})
     stubber.add_response("describe_alert_manager_definition", _definition_response(stored), {"workspaceId": WS})
-    changed, state = amp.AlertManagerDefinitions(_amp(client), WS).ensure_present(definition, text)
+    changed, state = amp_resources.AlertManagerDefinitions(_amp(client), WS).ensure_present(definition, text)
     assert changed is False and state["status"] == "ACTIVE"
 
 
 def test_alertmanager_update_failed_reports_aws_reason(stubbed):
     client, stubber = stubbed
-    definition, text, _checked = amp.validate_alertmanager_definition(SNS_DEFINITION, run_amtool=False)
-    old = amp.render_alertmanager_definition({"alertmanager_config": {"route": {"receiver": "x"},
-                                                                      "receivers": [{"name": "x"}]}})
+    definition, text, _checked = _amtool_checked(SNS_DEFINITION)
+    old = amp_validation.render_alertmanager_definition({"alertmanager_config": {"route": {"receiver": "x"},
+                                                                                 "receivers": [{"name": "x"}]}})
     stubber.add_response("describe_alert_manager_definition", _definition_response(old), {"workspaceId": WS})
     stubber.add_response("put_alert_manager_definition", {"status": {"statusCode": "UPDATING"}},
                          {"workspaceId": WS, "data": ANY})
     stubber.add_response("describe_alert_manager_definition",
                          _definition_response(text, "UPDATE_FAILED", "sns topic not in this region"), {"workspaceId": WS})
-    with pytest.raises(amp.AmpError) as exc:
-        amp.AlertManagerDefinitions(_amp(client), WS).ensure_present(definition, text)
+    with pytest.raises(aws_transport.AmpError) as exc:
+        amp_resources.AlertManagerDefinitions(_amp(client), WS).ensure_present(definition, text)
     assert "AWS reports UPDATE_FAILED: sns topic not in this region" in str(exc.value)
 
 
 def test_alertmanager_wait_is_bounded(stubbed):
     client, stubber = stubbed
-    definition, text, _checked = amp.validate_alertmanager_definition(SNS_DEFINITION, run_amtool=False)
+    definition, text, _checked = _amtool_checked(SNS_DEFINITION)
     stubber.add_client_error("describe_alert_manager_definition", "ResourceNotFoundException", "none", 404,
                              expected_params={"workspaceId": WS})
     stubber.add_response("create_alert_manager_definition", {"status": {"statusCode": "CREATING"}},
@@ -365,30 +389,30 @@ def test_alertmanager_wait_is_bounded(stubbed):
     for _attempt in range(3):
         stubber.add_response("describe_alert_manager_definition", _definition_response(text, "CREATING"),
                              {"workspaceId": WS})
-    with pytest.raises(amp.AmpError) as exc:
-        amp.AlertManagerDefinitions(_amp(client), WS, wait_timeout=10).ensure_present(definition, text)
+    with pytest.raises(aws_transport.AmpError) as exc:
+        amp_resources.AlertManagerDefinitions(_amp(client), WS, wait_timeout=10).ensure_present(definition, text)
     assert "still CREATING after 10s" in str(exc.value) and "raise wait_timeout" in str(exc.value)
 
 
 def test_alertmanager_check_mode_and_delete(stubbed):
     client, stubber = stubbed
-    definition, text, _checked = amp.validate_alertmanager_definition(SNS_DEFINITION, run_amtool=False)
+    definition, text, _checked = _amtool_checked(SNS_DEFINITION)
     stubber.add_client_error("describe_alert_manager_definition", "ResourceNotFoundException", "none", 404,
                              expected_params={"workspaceId": WS})
-    changed, state = amp.AlertManagerDefinitions(_amp(client), WS, check_mode=True).ensure_present(definition, text)
+    changed, state = amp_resources.AlertManagerDefinitions(_amp(client), WS, check_mode=True).ensure_present(definition, text)
     assert changed is True and state["status"] is None
     stubber.add_response("describe_alert_manager_definition", _definition_response(text), {"workspaceId": WS})
     stubber.add_response("delete_alert_manager_definition", {}, {"workspaceId": WS})
-    changed, state = amp.AlertManagerDefinitions(_amp(client), WS).ensure_absent()
+    changed, state = amp_resources.AlertManagerDefinitions(_amp(client), WS).ensure_absent()
     assert changed is True and state is None
     stubber.add_client_error("describe_alert_manager_definition", "ResourceNotFoundException", "none", 404,
                              expected_params={"workspaceId": WS})
-    assert amp.AlertManagerDefinitions(_amp(client), WS).ensure_absent() == (False, None)
+    assert amp_resources.AlertManagerDefinitions(_amp(client), WS).ensure_absent() == (False, None)
 
 
 def test_rule_namespace_creation_failed_reports_aws_reason(stubbed):
     client, stubber = stubbed
-    data, text, _checked = amp.validate_rules(GOOD_RULES, run_promtool=False)
+    data, text, _checked = _promtool_checked(GOOD_RULES)
     stubber.add_client_error("describe_rule_groups_namespace", "ResourceNotFoundException", "none", 404,
                              expected_params={"workspaceId": WS, "name": "g"})
     stubber.add_response("create_rule_groups_namespace", {"name": "g", "arn": ARN + "/g", "status": {"statusCode": "CREATING"}},
@@ -397,8 +421,8 @@ def test_rule_namespace_creation_failed_reports_aws_reason(stubbed):
         "arn": ARN + "/g", "name": "g", "status": {"statusCode": "CREATION_FAILED", "statusReason": "bad expr"},
         "data": text.encode(), "createdAt": "2026-01-01T00:00:00Z", "modifiedAt": "2026-01-01T00:00:00Z"}},
         {"workspaceId": WS, "name": "g"})
-    with pytest.raises(amp.AmpError) as exc:
-        amp.RuleGroupsNamespaces(_amp(client), WS).ensure_present("g", data, text)
+    with pytest.raises(aws_transport.AmpError) as exc:
+        amp_resources.RuleGroupsNamespaces(_amp(client), WS).ensure_present("g", data, text)
     assert "AWS reports CREATION_FAILED: bad expr" in str(exc.value)
 
 
@@ -407,13 +431,13 @@ def test_check_mode_on_a_workspace_not_created_yet(stubbed):
     client, stubber = stubbed
     stubber.add_response("list_workspaces", {"workspaces": []}, {"alias": "new", "maxResults": 100})
     warnings = []
-    workspace_id = amp.resolve_workspace_id(_amp(client), workspace_alias="new", check_mode=True, warnings=warnings)
+    workspace_id = amp_workspaces.resolve_workspace_id(_amp(client), workspace_alias="new", check_mode=True, warnings=warnings)
     assert workspace_id is None
     assert warnings and "there is no workspace with alias 'new' yet" in warnings[0]
-    data, text, _checked = amp.validate_rules(GOOD_RULES, run_promtool=False)
-    changed, state = amp.RuleGroupsNamespaces(_amp(client), None, check_mode=True).ensure_present("g", data, text)
+    data, text, _checked = _promtool_checked(GOOD_RULES)
+    changed, state = amp_resources.RuleGroupsNamespaces(_amp(client), None, check_mode=True).ensure_present("g", data, text)
     assert changed is True and state["workspace_id"] is None  # and no AWS call: nothing else stubbed
     stubber.add_response("list_workspaces", {"workspaces": []}, {"alias": "new", "maxResults": 100})
-    with pytest.raises(amp.AmpError) as exc:
-        amp.resolve_workspace_id(_amp(client), workspace_alias="new")
+    with pytest.raises(aws_transport.AmpError) as exc:
+        amp_workspaces.resolve_workspace_id(_amp(client), workspace_alias="new")
     assert "Failed to find workspace: no workspace with alias 'new'" in str(exc.value)

@@ -130,3 +130,30 @@ def test_disabled_parts_need_nothing():
     settings = dict(GOOD, alertmanager_enabled=False, alert_topic_arn="", rollout_enabled=False, cluster="",
                     iam_enabled=False, adot_policy_name="", services=[{"name": "web-api", "port": 8080}])
     assert aip.settings_problems(settings, PACKS) == []
+
+
+WS_ARN = "arn:aws:aps:ap-northeast-2:123456789012:workspace/ws-1"
+CMK = "arn:aws:kms:ap-northeast-2:123456789012:key/1111aaaa-2222-3333-4444-555566667777"
+
+
+def _encryption(algorithm, key=None):
+    default = {"SSEAlgorithm": algorithm}
+    if key:
+        default["KMSMasterKeyID"] = key
+    return {"ServerSideEncryptionConfiguration": {"Rules": [{"ApplyServerSideEncryptionByDefault": default}]}}
+
+
+@pytest.mark.parametrize("encryption, expected", [
+    (_encryption("aws:kms", CMK), CMK),
+    (_encryption("aws:kms", "1111aaaa-2222-3333-4444-555566667777"), CMK),
+    (_encryption("aws:kms"), None),   # the AWS-managed aws/s3 key
+    (_encryption("AES256"), None),    # SSE-S3
+    (None, None),                     # no default encryption
+])
+def test_bucket_kms_key_arn(encryption, expected):
+    assert aip.bucket_kms_key_arn(encryption, WS_ARN) == expected
+
+
+def test_bucket_kms_alias_is_refused_naming_the_variable():
+    with pytest.raises(ValueError, match="set aws_managed_config_kms_key_arn"):
+        aip.bucket_kms_key_arn(_encryption("aws:kms", "alias/otel"), WS_ARN)

@@ -297,7 +297,11 @@ def test_filter_processor_must_keep_prefixes():
     config["service"]["pipelines"]["metrics"]["processors"].insert(1, "filter/keep")
     problems = problems_of(config, required_prefixes=[PROJECT])
     assert "processors.filter/keep: metrics.include does not match prefix 'crawlinghub_' (e.g. crawlinghub_sample_total)" in problems[-1]
-    assert len(problems) == len(otel.DEFAULT_KEEP_PREFIXES)  # every prefix but jvm_, each its own message
+    # every prefix of the seed template's keep regex but jvm_, each its own message (counted from the
+    # fixture, not from the code's own constant)
+    seed_job = yaml.safe_load(FIXTURE.read_text())["receivers"]["prometheus"]["config"]["scrape_configs"][0]
+    seed_prefixes = [p[:-2] for p in seed_job["metric_relabel_configs"][0]["regex"].strip("()").split("|")]
+    assert len(problems) == len([p for p in seed_prefixes if p != "jvm_"]) == 8
     config["processors"]["filter/keep"] = {"metrics": {"exclude": {"match_type": "strict",
                                                                    "metric_names": ["http_sample_total"]}}}
     assert "metrics.exclude drops prefix 'http_'" in only_problem(config, required_prefixes=[PROJECT])
@@ -408,3 +412,112 @@ def test_real_collector_validates_the_built_config(tmp_path):
     proc = subprocess.run([binary, "validate", "--config", str(path)], capture_output=True, text=True,
                           timeout=60, env=env, check=False)
     assert proc.returncode == 0, proc.stderr
+
+
+# ---------------------------------------------------------------------------- bad build options (item 19)
+
+
+@pytest.mark.parametrize("option, value, fragment", [
+    ("scrape_interval", "thirty", "scrape_interval: 'thirty' is not a duration"),
+    ("scrape_interval", "30 seconds", "scrape_interval: '30 seconds' is not a duration"),
+    ("scrape_interval", "0s", "scrape_interval: '0s' is not a duration"),
+    ("scrape_interval", "2d", "scrape_interval: '2d' is not a duration"),  # not Go's grammar (ECS metrics)
+    ("scrape_timeout", "1m", "scrape_timeout: 1m is longer than scrape_interval 30s"),
+    ("memory_limit_mib", -5, "memory_limit_mib: must be a positive number of MiB, got -5"),
+    ("memory_spike_limit_mib", 500, "memory_spike_limit_mib: 500 must be below memory_limit_mib 410"),
+    ("memory_spike_limit_mib", -1, "memory_spike_limit_mib: must be zero or a positive number"),
+    ("amp_endpoint", "", "amp_endpoint: '' is neither an https:// URL"),
+    ("amp_endpoint", "aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1/api/v1/remote_write",
+     "amp_endpoint: 'aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1/api/v1/remote_write' is neither"),
+    ("amp_region", "eu-west1", "amp_region: 'eu-west1' is not an AWS region"),
+    ("amp_region", "", "amp_region: '' is not an AWS region"),
+    ("service", "web api", "service: 'web api' may hold only letters"),
+    ("project", "crawling hub", "project: 'crawling hub' may hold only letters"),
+    ("job_name", "my job", "job_name: 'my job' may hold only letters"),
+])
+def test_bad_build_option_is_refused_naming_it(option, value, fragment):
+    spec = {"project": PROJECT, "service": "web-api", option: value}
+    with pytest.raises(otel.SpecError) as info:
+        otel.build_config(spec)
+    assert fragment in str(info.value)
+    assert otel.spec_problems(spec) == [str(info.value)]
+
+
+def test_good_build_options_pass():
+    spec = {"project": PROJECT, "service": "web-api", "scrape_interval": "1m30s", "scrape_timeout": "1m",
+            "memory_limit_mib": 512, "memory_spike_limit_mib": 0, "amp_region": "ap-northeast-2",
+            "amp_endpoint": "https://aps-workspaces.ap-northeast-2.amazonaws.com/workspaces/ws-1/api/v1/remote_write"}
+    assert otel.spec_problems(spec) == []
+    assert otel.spec_problems({"project": PROJECT, "service": "web-api"}) == []
+
+
+# ---------------------------------------------------------------------------- hard-coded environments (item 19)
+
+
+def test_hard_coded_environment_in_scrape_labels_and_relabel_replacements():
+    config = build()
+    job = config["receivers"]["prometheus"]["config"]["scrape_configs"][0]
+    job["static_configs"][0]["labels"] = {"env": "prod", "team": "crawling"}
+    job["relabel_configs"] = [{"target_label": "environment", "replacement": "staging"},
+                              {"source_labels": ["__address__"], "target_label": "instance", "replacement": "$$1"}]
+    problems = otel.hardcoded_environment_problems(config)
+    assert problems == [
+        "receivers.prometheus scrape job 'crawlinghub-web-api-metrics' static_configs[0].labels (env: 'prod'): "
+        "hard-coded environment name prod; one config serves every environment, so take it from ${env:ENVIRONMENT}",
+        "receivers.prometheus scrape job 'crawlinghub-web-api-metrics' relabel_configs[0] (environment: 'staging'): "
+        "hard-coded environment name staging; one config serves every environment, so take it from ${env:ENVIRONMENT}",
+    ]
+    assert set(problems) <= set(problems_of(config, required_prefixes=[PROJECT]))
+
+
+def test_hard_coded_environment_in_metricstransform_actions():
+    config = build()
+    transforms = config["processors"]["metricstransform"]["transforms"]
+    transforms[0]["operations"].append({"action": "add_label", "new_label": "deployment.environment",
+                                        "new_value": "production"})
+    transforms.append({"include": "http_requests_total", "action": "update", "operations": [
+        {"action": "update_label", "label": "stage", "value_actions": [{"value": "x", "new_value": "dev"}]}]})
+    transforms.append({"include": "jvm_gc", "action": "insert", "new_name": "jvm_gc_prod"})
+    problems = otel.hardcoded_environment_problems(config)
+    assert [p.split(" (")[0] for p in problems] == [
+        "processors.metricstransform.transforms[0].operations[1]",
+        "processors.metricstransform.transforms[1].operations[0].value_actions[0]",
+        "processors.metricstransform.transforms[2]",
+    ]
+    assert "hard-coded environment name production" in problems[0]
+    assert "hard-coded environment name prod" in problems[2]
+
+
+def test_hard_coded_environment_check_takes_the_callers_environment_names():
+    config = build()
+    config["processors"]["resource"]["attributes"].append({"key": "tier", "value": "blue", "action": "upsert"})
+    assert otel.hardcoded_environment_problems(config) == []
+    [problem] = otel.hardcoded_environment_problems(config, environments=["Blue", "green"])
+    assert problem.startswith("processors.resource.attributes[3] (tier: 'blue'): hard-coded environment name blue")
+    # the built config itself names no environment (platform=ecs is not one)
+    assert otel.hardcoded_environment_problems(build()) == []
+
+
+# ---------------------------------------------------------------------------- credentials (item 4)
+
+TOKEN = "s3ntinel-adot-token-93f1"
+
+
+def test_literal_credentials_are_found_and_masked_substitutions_are_kept():
+    config = build()
+    config["exporters"]["otlphttp/vendor"] = {"endpoint": "https://otlp.example.com",
+                                              "headers": {"Authorization": "Bearer " + TOKEN,
+                                                          "X-Tenant": "${env:TENANT}"}}
+    config["extensions"]["bearertokenauth"] = {"token": "${env:OTLP_TOKEN}"}
+    config["extensions"]["basicauth/client"] = {"client_auth": {"username": "u", "password": TOKEN}}
+    config["exporters"]["otlphttp/env"] = {"endpoint": "https://x", "headers": {"authorization": "Bearer ${env:T}"}}
+    assert otel.literal_credentials(config) == ["exporters.otlphttp/vendor.headers.Authorization",
+                                                "extensions.basicauth/client.client_auth.password"]
+    masked = otel.mask_secrets(config)
+    text = otel.render_yaml(masked) + otel.render_compact(masked)
+    assert TOKEN not in text
+    assert masked["exporters"]["otlphttp/vendor"]["headers"] == {"Authorization": "********", "X-Tenant": "${env:TENANT}"}
+    assert masked["extensions"]["bearertokenauth"] == {"token": "${env:OTLP_TOKEN}"}
+    assert masked["exporters"]["otlphttp/env"]["headers"] == {"authorization": "Bearer ${env:T}"}
+    assert TOKEN in otel.render_yaml(config), "the config itself is left as it is"
+    assert otel.literal_credentials(build()) == [] and otel.mask_secrets(build()) == build()

@@ -56,9 +56,12 @@ def test_object_under_another_key_or_without_kms_is_rewritten_in_check_mode_with
     with Stubber(s3) as stub:
         stub.add_response("head_object", {"Metadata": {"content-sha256": SHA}, "ServerSideEncryption": "AES256"})
         stub.add_response("get_object", {"Body": body})
+        # check mode reads the bucket's default key too: the result names the key the object would be under
+        stub.add_response("get_bucket_encryption", {"ServerSideEncryptionConfiguration": {"Rules": [
+            {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": KEY_ARN}}]}})
         changed, result = otel_delivery.S3Destination(s3, "b", "k", check_mode=True, want_before=True).ensure("x: 1\n", SHA)
         stub.assert_no_pending_responses()
-    assert changed is True and result["before"] == "old: 1\n"
+    assert changed is True and result["before"] == "old: 1\n" and result["kms_key_id"] == KEY_ARN
 
 
 @pytest.mark.parametrize("actual, wanted, ok", [
@@ -79,6 +82,17 @@ def test_ssm_secure_string_access_denied_hint():
     assert "kms:Decrypt" in info.value.hint
 
 
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
 def _service(tags=None, deployments=None):
     return {"serviceArn": "arn:aws:ecs:eu-west-1:123456789012:service/c/s", "serviceName": "s", "status": "ACTIVE",
             "tags": tags or [], "deployments": deployments or [{"id": "ecs-svc/1", "status": "PRIMARY"}]}
@@ -91,11 +105,13 @@ def test_wait_timeout_does_not_record_the_rollout():
     with Stubber(ecs) as stub:
         stub.add_response("describe_services", {"services": [_service()], "failures": []})
         stub.add_response("update_service", {"service": unstable})
-        stub.add_response("describe_services", {"services": [unstable], "failures": []})
-        stub.add_response("describe_services", {"services": [unstable], "failures": []})
+        for _poll in range(3):  # at 0s, 1s and 2s of a fake clock
+            stub.add_response("describe_services", {"services": [unstable], "failures": []})
         # no tag_resource expected: the Stubber would fail on an unexpected call
+        clock = FakeClock()
         with pytest.raises(ecs_rollout.RolloutError) as info:
-            ecs_rollout.EcsRollout(ecs).ensure("c", "s", SHA, wait=True, wait_timeout=2, delay=1)
+            ecs_rollout.EcsRollout(ecs, sleep=clock.sleep, clock=clock).ensure("c", "s", SHA, wait=True,
+                                                                               wait_timeout=2, delay=1)
         stub.assert_no_pending_responses()
     assert info.value.action == "wait for ECS service s in cluster c to become stable within 2s"
     assert "the config hash was not recorded: the next run rolls the service out again" in info.value.hint
