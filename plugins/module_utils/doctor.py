@@ -695,8 +695,7 @@ def _environment_findings(source, dashboard, env_label, env_words):
 
 def _otel_environment_findings(source, config):
     """Hard-coded environments of an ADOT config, found by the otel_config module's validator."""
-    # otel.py exposes this rule privately today; the validator's public name replaces it here.
-    problems = otel._hardcoded_environment_problems(config) if isinstance(config, dict) else []
+    problems = otel.hardcoded_environment_problems(config) if isinstance(config, dict) else []
     return [_finding("hardcoded_environment", source, {}, None, problem,
                      "take the value from the environment (${env:ENVIRONMENT}); otel_config builds it so")
             for problem in problems]

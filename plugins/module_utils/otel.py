@@ -32,6 +32,7 @@ except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
 
 from ansible_collections.monitoring.stack.plugins.module_utils.common import go_duration_seconds
 from ansible_collections.monitoring.stack.plugins.module_utils.common import prometheus_duration_seconds
+from ansible_collections.monitoring.stack.plugins.module_utils import relabel
 
 # aws-observability/aws-otel-collector v0.49.0 (built on opentelemetry-collector v0.156.0),
 # from pkg/defaultcomponents/defaults.go. Update the version with the data.
@@ -504,7 +505,6 @@ def relabel_keeps(rules, name):
     job's metric_relabel_configs, evaluated as Prometheus does (module_utils/relabel.py); ``$$``
     is unescaped as the collector's config loader does. Raises re.error for a regex Prometheus
     refuses; another refused rule (or one that cannot be evaluated here) claims no drop."""
-    from ansible_collections.monitoring.stack.plugins.module_utils import relabel  # only this function's edit scope
     try:
         compiled = relabel.compile_rules([r for r in rules if isinstance(r, dict)], dollar_escaped=True)
     except relabel.InvalidRegex as exc:
@@ -528,12 +528,15 @@ def _keep_problems(config, prefixes):
             bad_regex = False
             for index, rule in enumerate(rules):
                 if isinstance(rule, dict) and "regex" in rule:
+                    # RE2, as the collector's Prometheus receiver compiles it, not Python's re.
                     try:
-                        re.compile(_dollar_unescape(str(rule["regex"])))
-                    except re.error as exc:
+                        relabel.go_regex(_dollar_unescape(str(rule["regex"])))
+                    except relabel.InvalidRegex as exc:
                         bad_regex = True
-                        problems.append("receivers.%s scrape job %r: metric_relabel_configs[%d] regex %r does not compile: %s"
-                                        % (receiver_id, job_name, index, rule["regex"], exc))
+                        problems.append("receivers.%s scrape job %r: metric_relabel_configs[%d]: %s"
+                                        % (receiver_id, job_name, index, exc))
+                    except relabel.Unsupported:
+                        pass   # relabel_keeps claims no drop for what it cannot evaluate
             if bad_regex:
                 continue
             for prefix in prefixes:
@@ -552,7 +555,6 @@ def _keep_problems(config, prefixes):
 def name_matches(match_type, patterns, name):
     """Whether a filter processor's ``metric_names`` match ``name``: ``strict`` (equal) or
     ``regexp`` (Go RE2, unanchored, as the collector's filterset matches)."""
-    from ansible_collections.monitoring.stack.plugins.module_utils import relabel  # only this function's edit scope
     for pattern in patterns:
         pattern = _dollar_unescape(str(pattern))
         if match_type == "regexp":

@@ -291,6 +291,16 @@ def test_drop_rule_and_bad_regex():
     assert "regex '(http_.*' does not compile" in only_problem(config, required_prefixes=[PROJECT])
 
 
+def test_keep_regex_is_compiled_as_re2_not_python_re():
+    """RE2 takes a flag group in mid-pattern (Python's re refuses it): Prometheus keeps
+    HTTP_server_requests_seconds_count with this regex, so nothing is reported."""
+    config = build()
+    job = config["receivers"]["prometheus"]["config"]["scrape_configs"][0]
+    regex = job["metric_relabel_configs"][0]["regex"]
+    job["metric_relabel_configs"][0]["regex"] = "x(?i)y|" + regex
+    assert problems_of(config, required_prefixes=[PROJECT]) == []
+
+
 def test_filter_processor_must_keep_prefixes():
     config = build()
     config["processors"]["filter/keep"] = {"metrics": {"include": {"match_type": "regexp", "metric_names": ["^jvm_.*"]}}}
