@@ -128,6 +128,14 @@ class GrafanaSync(object):
             parent_uid = match["uid"]
         return parent_uid
 
+    def check_nesting(self, parts, parent_uid=""):
+        """Before creating any folder of a path: refuse it whole when it needs nesting that this
+        Grafana lacks (so no first level is left behind)."""
+        nested = len(parts) > 1 or bool(parent_uid)
+        if nested and self.find_folder_path(parts, parent_uid) is None:
+            self.require_nested_folders("/".join(parts) if not parent_uid else "%s inside folder %s"
+                                        % ("/".join(parts), parent_uid))
+
     def require_nested_folders(self, what):
         """Refuse nested folders on a Grafana without them (Amazon Managed Grafana 9.x/10.x),
         where a parentUid would be ignored and the folder land at the root."""
@@ -142,7 +150,7 @@ class GrafanaSync(object):
         supported, version = self._nested
         if not supported:
             raise SyncError(
-                "create %s" % what,
+                "create folder %s" % what,
                 "Grafana %s has no nested folders (they came with Grafana 11; Amazon Managed Grafana workspaces "
                 "on 9.x and 10.x have none), so the folder would land at the root" % version,
                 "use a one-level folder title, or upgrade the workspace to Grafana 12")
@@ -166,7 +174,7 @@ class GrafanaSync(object):
             desired["description"] = description
         if existing is None:
             if parent_uid:
-                self.require_nested_folders("folder %r inside folder %s" % (title, parent_uid))
+                self.require_nested_folders("%s inside folder %s" % (title, parent_uid))
             if self.check_mode:
                 planned_uid = uid or "(new folder %s)" % title
                 self.planned.add(planned_uid)
@@ -186,7 +194,7 @@ class GrafanaSync(object):
                             "the folder uid %s is already used by the folder %r" % (existing["uid"], existing["title"]),
                             "pick another uid, or set rename: true to rename that folder")
         if before["parentUid"] != parent_uid and parent_uid:
-            self.require_nested_folders("folder %r inside folder %s" % (title, parent_uid))
+            self.require_nested_folders("%s inside folder %s" % (title, parent_uid))
         folder = existing
         if not self.check_mode:
             if before["title"] != title or before.get("description") != desired.get("description"):
@@ -212,6 +220,7 @@ class GrafanaSync(object):
                                     "give folder: <title> to create it")
                 return False, uid
             return False, ""
+        self.check_nesting(parts)
         changed = False
         parent = ""
         for index, title in enumerate(parts):

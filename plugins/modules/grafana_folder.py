@@ -135,6 +135,7 @@ def run(module):
     if not parts:
         raise SyncError("ensure folder", "title is required with state=present")
     parent = params["parent_uid"] or ""
+    sync.check_nesting(parts, parent)
     changed = False
     for title in parts[:-1]:
         step = sync.ensure_folder(title, parent_uid=parent)
