@@ -12,7 +12,12 @@ version_added: 0.1.0
 description:
   - Saves a dashboard through C(POST /api/dashboards/db) only when it differs from the stored one. The comparison
     ignores what the server sets (C(id), C(version), C(schemaVersion), export-only C(__*) keys) and includes the
-    folder, so an unchanged dashboard costs one C(GET) and returns C(changed=false).
+    folder, and returns C(changed=false) when nothing differs.
+  - 'Requests when nothing changed: one C(GET) of the dashboard (root folder, or the O(folder_uid) it is already
+    in); one more (C(GET /api/search), resolving the whole path at once) with O(folder); one more
+    (C(GET /api/datasources)) when the dashboard needs the server''s datasources: an C(__inputs) entry not in
+    O(datasource_uids), or, with O(add_environment), a datasource given by name, variable or uid without type.'
+  - The JSON must be one dashboard object; a file or URL holding a list is refused, naming the option.
   - Resolves the C(__inputs) of a dashboard exported "for sharing externally" (C(${DS_PROMETHEUS})...) to the
     server's datasource UIDs, remaps literal datasource UIDs, optionally adds an C($environment) variable and the
     matching filter to every PromQL query (parsed, not regex-replaced), drops tags, and sets a stable uid.
@@ -74,6 +79,9 @@ options:
       - Skip Grafana's conflict checks; the version check (a change made by someone else between this module's read
         and its write) and, on Grafana 11.2 and older, the same-title-in-folder check (which then replaces that
         other dashboard). Leave it false unless you mean to take over.
+      - With V(false), a change made in Grafana between the read and the write is never overwritten; the dashboard
+        is read again and the task reports V(unchanged) if it now matches, else fails naming both versions (the next
+        run then applies the source again).
     type: bool
     default: false
   commit_message:

@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from ansible_collections.monitoring.stack.plugins.module_utils.grafana_client import GrafanaAPIError, GrafanaClient
+from ansible_collections.monitoring.stack.plugins.module_utils.grafana_sync import needs_datasources
 from tests.support.grafana_standin import ADMIN_TOKEN, VIEWER_TOKEN, GrafanaStandIn
 
 
@@ -325,3 +326,23 @@ def test_standin_folder_uid_taken_412_mode_and_amg_mode():
     finally:
         old.stop()
         amg.stop()
+
+
+PROM = {"type": "prometheus", "uid": "p1"}
+
+
+@pytest.mark.parametrize("dashboard, mapping, add_environment, expected", [
+    ({"panels": [{"datasource": PROM, "targets": [{"expr": "up"}]}]}, {}, True, False),
+    ({"panels": [{"datasource": "Loki", "targets": [{"expr": '{job="x"} |= "e"'}]}]}, {}, True, True),
+    ({"panels": [{"datasource": "${ds}", "targets": [{"expr": "up"}]}]}, {}, True, True),
+    ({"panels": [{"datasource": {"uid": "p1"}, "targets": [{"expr": "up"}]}]}, {}, True, True),
+    ({"panels": [{"targets": [{"expr": "up"}]}]}, {}, True, True),  # the default datasource
+    ({"panels": [{"datasource": PROM, "targets": [{"expr": "up", "datasource": "Loki"}]}]}, {}, True, True),
+    ({"templating": {"list": [{"type": "query", "datasource": "$ds", "query": "label_values(job)"}]}}, {}, True, True),
+    ({"panels": [{"datasource": "Loki", "targets": [{"expr": "x"}]}]}, {}, False, False),  # nothing type-dependent
+    ({"__inputs": [{"name": "DS_P", "type": "datasource", "pluginId": "prometheus"}]}, {}, False, True),
+    ({"__inputs": [{"name": "DS_P", "type": "datasource", "pluginId": "prometheus"}]}, {"DS_P": "p1"}, False, False),
+    ({"__inputs": [{"name": "DS_E", "type": "datasource", "pluginId": "__expr__"}]}, {}, False, False),
+])
+def test_needs_datasources(dashboard, mapping, add_environment, expected):
+    assert needs_datasources(dashboard, mapping, resolve_inputs=True, add_environment=add_environment) is expected
