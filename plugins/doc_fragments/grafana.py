@@ -59,9 +59,10 @@ options:
       - How many times a request is sent again after HTTP 429 (throttling, as Amazon Managed Grafana does), an HTTP
         5xx answer or a connection error. A 429 waits for the answer's C(Retry-After) (else the backoff); the
         backoff is exponential from half a second; at most 60 seconds of waiting in total per request.
-      - 5xx and connection errors are retried for C(GET), C(PUT) and C(DELETE) only. A C(POST) (create folder or
-        datasource, save dashboard, move folder) is not sent again blindly; the object is looked up first and,
-        when the server saved it before failing, the call counts as done.
+      - 5xx and connection errors are retried for C(GET), C(DELETE) and unversioned C(PUT) only. A C(POST) (create
+        folder or datasource, save dashboard, move folder) or a versioned update (folder, datasource) is not sent
+        again blindly; the object is looked up first and, when the server applied the change before failing, the
+        call counts as done.
       - Other errors are not retried.
     type: int
     default: 3

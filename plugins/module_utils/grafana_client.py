@@ -15,10 +15,13 @@ Retries, all bounded in count (``retries``) and in total wait per call (``max_wa
 - 429 (Amazon Managed Grafana throttles): after the answer's ``Retry-After`` (seconds or an
   HTTP date), or the backoff when it has none; any method, since a throttled request was not
   handled. A ``Retry-After`` beyond the remaining wait fails at once, saying so.
-- 5xx and connection errors: GET, PUT and DELETE are retried with exponential backoff. A POST
-  is never sent again blindly: the server may have saved the object before failing, so the
-  object is looked up first (folder by uid or by title under its parent, dashboard by uid and
-  content, datasource by uid or name); when it is there, the call counts as done.
+- 5xx and connection errors: GET, unversioned PUT and DELETE are retried with exponential
+  backoff (a DELETE whose retry finds the object gone counts as done). A POST, or a PUT that
+  carries a version (folder and datasource updates), is never sent again blindly: the server
+  may have applied it before failing, and the repeat would then create a duplicate or be
+  refused as a conflict. The object is looked up first (folder by uid or by title under its
+  parent, dashboard by uid and content, datasource by uid or name, updates by the version they
+  produce); when the change is there, the call counts as done.
 """
 
 from __future__ import annotations
@@ -135,17 +138,18 @@ class GrafanaClient(object):
             headers["X-Grafana-Org-Id"] = str(self.org_id)
         return headers
 
-    def request(self, method, path, body=None, query=None):
+    def request(self, method, path, body=None, query=None, repeatable=None):
         """Send one request and return the decoded body.
 
-        429 is retried for every method; 5xx and connection errors only for idempotent methods
-        (a POST goes through ``_post_once``). Bounded by ``retries`` and ``max_wait``.
+        429 is retried for every method; 5xx and connection errors only when ``repeatable``
+        (default: GET, PUT, DELETE; POSTs and versioned PUTs go through ``_send_once``).
+        Bounded by ``retries`` and ``max_wait``.
         """
         url = self.url + path
         if query:
             url += "?" + urlencode(query, doseq=True)
         data = None if body is None else json.dumps(body).encode("utf-8")
-        idempotent = method in IDEMPOTENT_METHODS
+        idempotent = method in IDEMPOTENT_METHODS if repeatable is None else repeatable
         attempt = 0
         waited = 0.0
         while True:
@@ -157,6 +161,8 @@ class GrafanaClient(object):
                                     timeout=self.timeout, follow_redirects="safe", use_proxy=self.use_proxy, use_netrc=False)
                 return _decode(response.read())
             except HTTPError as exc:
+                if exc.code == 404 and method == "DELETE" and attempt > 1:
+                    return None  # an earlier attempt deleted it before its answer was lost
                 decoded = _decode(_read(exc))
                 error = GrafanaAPIError(exc.code, _message(decoded, exc), method, path, decoded)
                 retry_after = _retry_after(exc.headers) if exc.code in (THROTTLED, 503) else None
@@ -178,15 +184,15 @@ class GrafanaClient(object):
                     attempt, waited, retry_after, self.retries, self.max_wait))
             raise error
 
-    def _post_once(self, path, body, look_up):
-        """POST that is not sent twice blindly: after a 5xx or a connection error, ``look_up()``
-        returns the answer to give when the object is there (the server saved it before
-        failing), or None, and only then is the POST sent again (bounded like ``request``)."""
+    def _send_once(self, method, path, body, look_up):
+        """A write that is not sent twice blindly: after a 5xx or a connection error,
+        ``look_up()`` returns the answer to give when the change is there (the server applied
+        it before failing), or None, and only then is it sent again (bounded like ``request``)."""
         attempt = 0
         while True:
             attempt += 1
             try:
-                return self.request("POST", path, body)
+                return self.request(method, path, body, repeatable=False)
             except GrafanaAPIError as exc:
                 failed_midway = (exc.status is None and exc.transient) or (exc.status or 0) >= 500
                 if not failed_midway:
@@ -232,7 +238,7 @@ class GrafanaClient(object):
             return {"id": saved.get("id"), "uid": uid, "url": meta.get("url"), "status": "success",
                     "version": saved.get("version"), "slug": meta.get("slug"), "folderUid": folder_uid or ""}
 
-        return self._post_once("/api/dashboards/db", body, look_up)
+        return self._send_once("POST", "/api/dashboards/db", body, look_up)
 
     def delete_dashboard(self, uid):
         return self.request("DELETE", "/api/dashboards/uid/%s" % quote(uid, safe=""))
@@ -279,20 +285,27 @@ class GrafanaClient(object):
                 return found
             return None
 
-        return self._post_once("/api/folders", body, look_up)
+        return self._send_once("POST", "/api/folders", body, look_up)
 
     def update_folder(self, uid, title, version, description=None, overwrite=False):
         body = {"title": title, "version": version, "overwrite": bool(overwrite)}
         if description is not None:
             body["description"] = description
-        return self.request("PUT", "/api/folders/%s" % quote(uid, safe=""), body)
+
+        def look_up():
+            found = self.get_folder(uid)
+            applied = found and found.get("title") == title and (
+                description is None or (found.get("description") or "") == description)
+            return found if applied and (version is None or (found.get("version") or 0) > version) else None
+
+        return self._send_once("PUT", "/api/folders/%s" % quote(uid, safe=""), body, look_up)
 
     def move_folder(self, uid, parent_uid):
         def look_up():
             found = self.get_folder(uid)
             return found if found and (found.get("parentUid") or "") == (parent_uid or "") else None
 
-        return self._post_once("/api/folders/%s/move" % quote(uid, safe=""), {"parentUid": parent_uid or ""}, look_up)
+        return self._send_once("POST", "/api/folders/%s/move" % quote(uid, safe=""), {"parentUid": parent_uid or ""}, look_up)
 
     def delete_folder(self, uid):
         return self.request("DELETE", "/api/folders/%s" % quote(uid, safe=""))
@@ -327,10 +340,21 @@ class GrafanaClient(object):
                         "datasource": found}
             return None
 
-        return self._post_once("/api/datasources", body, look_up)
+        return self._send_once("POST", "/api/datasources", body, look_up)
 
     def update_datasource(self, uid, body):
-        return self.request("PUT", "/api/datasources/uid/%s" % quote(uid, safe=""), body)
+        path = "/api/datasources/uid/%s" % quote(uid, safe="")
+        if not body.get("version"):  # no version check: repeating it is harmless
+            return self.request("PUT", path, body)
+
+        def look_up():
+            found = self.get_datasource(uid=body.get("uid") or uid)
+            applied = found and found.get("version") == body["version"] + 1 and all(
+                found.get(key) == body[key] for key in ("name", "type", "url") if key in body)
+            return {"message": "Datasource updated", "id": found.get("id"), "name": found.get("name"),
+                    "datasource": found} if applied else None
+
+        return self._send_once("PUT", path, body, look_up)
 
     def delete_datasource(self, uid):
         return self.request("DELETE", "/api/datasources/uid/%s" % quote(uid, safe=""))

@@ -346,3 +346,34 @@ PROM = {"type": "prometheus", "uid": "p1"}
 ])
 def test_needs_datasources(dashboard, mapping, add_environment, expected):
     assert needs_datasources(dashboard, mapping, resolve_inputs=True, add_environment=add_environment) is expected
+
+
+def test_versioned_folder_update_that_failed_after_saving_is_not_resent(standin):
+    """A PUT carrying a version is not safe to repeat: once applied, the repeat is a 412."""
+    client = GrafanaClient(standin.url, token=ADMIN_TOKEN, retries=3, sleep=lambda s: None)
+    client.create_folder("Team", uid="team")
+    standin.inject("PUT", "/api/folders/team", 500, commit=True)
+    folder = client.update_folder("team", "Team renamed", 1)
+    assert (folder["title"], folder["version"]) == ("Team renamed", 2)
+    assert [e for e in standin.log if e[0] == "PUT"] == [("PUT", "/api/folders/team")]
+
+
+def test_versioned_datasource_update_that_failed_after_saving_is_not_resent(standin):
+    client = GrafanaClient(standin.url, token=ADMIN_TOKEN, retries=3, sleep=lambda s: None)
+    created = client.create_datasource({"name": "P", "uid": "p", "type": "prometheus", "url": "http://x"})
+    standin.inject("PUT", "/api/datasources/uid/p", 503, commit=True)
+    updated = client.update_datasource("p", {"name": "P", "uid": "p", "type": "prometheus", "url": "http://y",
+                                             "version": created["datasource"]["version"]})
+    assert (updated["datasource"]["url"], updated["datasource"]["version"]) == ("http://y", 2)
+    assert [e for e in standin.log if e[0] == "PUT"] == [("PUT", "/api/datasources/uid/p")]
+
+
+def test_delete_that_failed_after_deleting_counts_as_done(standin):
+    client = GrafanaClient(standin.url, token=ADMIN_TOKEN, retries=3, sleep=lambda s: None)
+    client.save_dashboard({"uid": "d", "title": "D"})
+    standin.inject("DELETE", "/api/dashboards/uid/d", 502, commit=True)
+    client.delete_dashboard("d")  # the retry's 404 means the first attempt did it
+    assert client.get_dashboard("d") is None
+    with pytest.raises(GrafanaAPIError) as err:  # a first-attempt 404 is still an error
+        client.delete_dashboard("d")
+    assert err.value.status == 404
