@@ -36,7 +36,7 @@ def api_call(action, func, *args, **kwargs):
     try:
         return func(*args, **kwargs)
     except GrafanaAPIError as exc:
-        raise SyncError(action, exc._cause(), exc._hint())
+        raise SyncError(action, exc.cause, exc.hint)
 
 
 def split_folder_path(path):
@@ -274,7 +274,7 @@ class GrafanaSync(object):
         except GrafanaAPIError as exc:
             if exc.status == 412 and isinstance(exc.body, dict) and exc.body.get("status") == "version-mismatch":
                 return self._after_conflict(result, desired, folder_uid, read_version, after)
-            raise SyncError("save dashboard %s" % uid, exc._cause(), exc._hint())
+            raise SyncError("save dashboard %s" % uid, exc.cause, exc.hint)
         result.update({"version": response.get("version"), "url": response.get("url")})
         return result
 
