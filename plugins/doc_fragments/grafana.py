@@ -56,8 +56,14 @@ options:
     default: 30
   retries:
     description:
-      - How many times a request is retried after a connection error or an HTTP 5xx answer, with exponential
-        backoff starting at half a second. Other errors are not retried.
+      - How many times a request is sent again after HTTP 429 (throttling, as Amazon Managed Grafana does), an HTTP
+        5xx answer or a connection error. A 429 waits for the answer's C(Retry-After) (else the backoff); the
+        backoff is exponential from half a second; at most 60 seconds of waiting in total per request.
+      - 5xx and connection errors are retried for C(GET), C(DELETE) and unversioned C(PUT) only. A C(POST) (create
+        folder or datasource, save dashboard, move folder) or a versioned update (folder, datasource) is not sent
+        again blindly; the object is looked up first and, when the server applied the change before failing, the
+        call counts as done.
+      - Other errors are not retried.
     type: int
     default: 3
   use_proxy:
@@ -65,6 +71,10 @@ options:
     type: bool
     default: true
 notes:
-  - 'Errors are reported as C(Failed to <action>: HTTP <status> from <method> <path>: <message>) with a
-    hint for the common causes (401 bad or expired token, 403 missing permission, 412 changed by someone else).'
+  - 'Errors are reported as C(Failed to <action>: HTTP <status> from <method> <path>: <message>. Hint: <hint>),
+    the hint for the common causes (401 bad or expired token, 403 missing permission, 412 changed by someone else,
+    429 throttled).'
+  - Nested folders need Grafana 11 or later; on older Grafana (Amazon Managed Grafana 9.x and 10.x workspaces) a
+    nested folder is refused with a message naming the version (read from C(/api/health)) before anything is
+    created.
 """

@@ -7,12 +7,27 @@ Works for self-hosted Grafana (service-account token or basic auth) and Amazon M
 (workspace URL + service-account token). Built on ``ansible.module_utils.urls`` so no extra
 Python dependency is needed on the host running the module. Errors are keyed on status codes
 (Grafana's error texts vary between releases) and raised as GrafanaAPIError, whose
-``describe(action)`` gives "Failed to <action>: <cause>" plus a hint for the known mistakes.
+``describe(action)`` gives the collection's "Failed to <action>: <cause>. Hint: <hint>"
+(``common.failure_message``).
+
+Retries, all bounded in count (``retries``) and in total wait per call (``max_wait`` seconds):
+
+- 429 (Amazon Managed Grafana throttles): after the answer's ``Retry-After`` (seconds or an
+  HTTP date), or the backoff when it has none; any method, since a throttled request was not
+  handled. A ``Retry-After`` beyond the remaining wait fails at once, saying so.
+- 5xx and connection errors: GET, unversioned PUT and DELETE are retried with exponential
+  backoff (a DELETE whose retry finds the object gone counts as done). A POST, or a PUT that
+  carries a version (folder and datasource updates), is never sent again blindly: the server
+  may have applied it before failing, and the repeat would then create a duplicate or be
+  refused as a conflict. The object is looked up first (folder by uid or by title under its
+  parent, dashboard by uid and content, datasource by uid or name, updates by the version they
+  produce); when the change is there, the call counts as done.
 """
 
 from __future__ import annotations
 
 import base64
+import email.utils
 import json
 import time
 
@@ -20,7 +35,12 @@ from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.six.moves.urllib.parse import quote, urlencode
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.monitoring.stack.plugins.module_utils.common import MonitoringError, failure_message
+from ansible_collections.monitoring.stack.plugins.module_utils.dashboard_transforms import normalize_for_compare
+
 RETRY_STATUSES = (500, 502, 503, 504)
+THROTTLED = 429
+IDEMPOTENT_METHODS = ("GET", "HEAD", "PUT", "DELETE")
 
 HINTS = {
     401: "check the token or user/password (Amazon Managed Grafana tokens expire after at most 30 days; "
@@ -32,30 +52,43 @@ HINTS = {
     409: "an object with the same name or uid already exists",
     412: "the object was changed by someone else, or the uid is already used by another object; "
          "set overwrite: true to replace it",
+    429: "Grafana throttles this client (Amazon Managed Grafana limits API calls per workspace); run fewer "
+         "Grafana tasks at once or raise retries",
 }
 
 
-class GrafanaAPIError(Exception):
-    """An HTTP error (status set) or a connection error (status None) from the Grafana API."""
+class GrafanaAPIError(MonitoringError):
+    """An HTTP error (status set) or a connection error (status None) from the Grafana API.
 
-    def __init__(self, status, message, method="", path="", body=None):
-        super(GrafanaAPIError, self).__init__(message)
+    A MonitoringError whose action is generic; ``describe(action)`` names the real one.
+    """
+
+    def __init__(self, status, message, method="", path="", body=None, transient=True, detail=""):
         self.status = status
         self.message = message
         self.method = method
         self.path = path
         self.body = body
+        self.transient = transient  # a connection error that a retry may cure (not a bad TLS file)
+        self.detail = detail        # what the retries did, for 429s
+        super(GrafanaAPIError, self).__init__("call the Grafana API", self._cause(), self._hint())
+
+    def _cause(self):
+        if self.status is None:
+            return "cannot reach Grafana at %s: %s" % (self.path, self.message)
+        cause = "HTTP %s from %s %s: %s" % (self.status, self.method, self.path, self.message)
+        return "%s (%s)" % (cause, self.detail) if self.detail else cause
+
+    def _hint(self):
+        if self.status is None:
+            return "check url, TLS options and that Grafana is running"
+        return HINTS.get(self.status)
 
     def describe(self, action):
-        if self.status is None:
-            cause = "cannot reach Grafana at %s: %s" % (self.path, self.message)
-            return "Failed to %s: %s (check url, TLS options and that Grafana is running)" % (action, cause)
-        cause = "HTTP %s from %s %s: %s" % (self.status, self.method, self.path, self.message)
-        hint = HINTS.get(self.status)
-        return "Failed to %s: %s%s" % (action, cause, " (hint: %s)" % hint if hint else "")
+        return failure_message(action, self._cause(), self._hint())
 
     def __str__(self):
-        return self.describe("call the Grafana API")
+        return self.describe(self.action)
 
 
 class GrafanaClient(object):
@@ -66,9 +99,10 @@ class GrafanaClient(object):
     """
 
     def __init__(self, url, token=None, user=None, password=None, org_id=None, validate_certs=True,
-                 ca_path=None, timeout=30, retries=3, backoff=0.5, sleep=time.sleep, use_proxy=True):
+                 ca_path=None, timeout=30, retries=3, backoff=0.5, sleep=time.sleep, use_proxy=True, max_wait=60):
         if not url:
-            raise ValueError("Failed to configure the Grafana client: url is required (or GRAFANA_URL)")
+            raise MonitoringError("configure the Grafana client", "url is required",
+                                  "set url, or the environment variable GRAFANA_URL")
         self.url = url.rstrip("/")
         self.token = token
         self.user = user
@@ -79,6 +113,7 @@ class GrafanaClient(object):
         self.timeout = timeout
         self.retries = max(0, int(retries))
         self.backoff = backoff
+        self.max_wait = max_wait
         self.sleep = sleep
         self.use_proxy = use_proxy
         self.requests = 0
@@ -103,13 +138,20 @@ class GrafanaClient(object):
             headers["X-Grafana-Org-Id"] = str(self.org_id)
         return headers
 
-    def request(self, method, path, body=None, query=None):
-        """Send one request (retried on 5xx/connection errors) and return the decoded body."""
+    def request(self, method, path, body=None, query=None, repeatable=None):
+        """Send one request and return the decoded body.
+
+        429 is retried for every method; 5xx and connection errors only when ``repeatable``
+        (default: GET, PUT, DELETE; POSTs and versioned PUTs go through ``_send_once``).
+        Bounded by ``retries`` and ``max_wait``.
+        """
         url = self.url + path
         if query:
             url += "?" + urlencode(query, doseq=True)
         data = None if body is None else json.dumps(body).encode("utf-8")
+        idempotent = method in IDEMPOTENT_METHODS if repeatable is None else repeatable
         attempt = 0
+        waited = 0.0
         while True:
             attempt += 1
             self.requests += 1
@@ -119,22 +161,48 @@ class GrafanaClient(object):
                                     timeout=self.timeout, follow_redirects="safe", use_proxy=self.use_proxy, use_netrc=False)
                 return _decode(response.read())
             except HTTPError as exc:
-                raw = _read(exc)
-                if exc.code in RETRY_STATUSES and attempt <= self.retries:
-                    self.sleep(self.backoff * (2 ** (attempt - 1)))
-                    continue
-                decoded = _decode(raw)
-                raise GrafanaAPIError(exc.code, _message(decoded, exc), method, path, decoded)
+                if exc.code == 404 and method == "DELETE" and attempt > 1:
+                    return None  # an earlier attempt deleted it before its answer was lost
+                decoded = _decode(_read(exc))
+                error = GrafanaAPIError(exc.code, _message(decoded, exc), method, path, decoded)
+                retry_after = _retry_after(exc.headers) if exc.code in (THROTTLED, 503) else None
+                retryable = exc.code == THROTTLED or (exc.code in RETRY_STATUSES and idempotent)
             except URLError as exc:
-                if attempt <= self.retries:
-                    self.sleep(self.backoff * (2 ** (attempt - 1)))
-                    continue
-                raise GrafanaAPIError(None, str(getattr(exc, "reason", exc)), method, self.url + path)
-            except (OSError, ValueError) as exc:  # socket timeouts, resets, bad TLS files
-                if attempt <= self.retries and not isinstance(exc, ValueError):
-                    self.sleep(self.backoff * (2 ** (attempt - 1)))
-                    continue
-                raise GrafanaAPIError(None, str(exc), method, self.url + path)
+                error = GrafanaAPIError(None, str(getattr(exc, "reason", exc)), method, self.url + path)
+                retry_after, retryable = None, idempotent
+            except (OSError, ValueError) as exc:  # socket timeouts and resets; ValueError: bad TLS files
+                transient = not isinstance(exc, ValueError)
+                error = GrafanaAPIError(None, str(exc), method, self.url + path, transient=transient)
+                retry_after, retryable = None, idempotent and transient
+            delay = retry_after if retry_after is not None else self.backoff * (2 ** (attempt - 1))
+            if retryable and attempt <= self.retries and waited + delay <= self.max_wait:
+                self.sleep(delay)
+                waited += delay
+                continue
+            if error.status == THROTTLED:
+                error = GrafanaAPIError(error.status, error.message, method, path, error.body, detail=_throttle_detail(
+                    attempt, waited, retry_after, self.retries, self.max_wait))
+            raise error
+
+    def _send_once(self, method, path, body, look_up):
+        """A write that is not sent twice blindly: after a 5xx or a connection error,
+        ``look_up()`` returns the answer to give when the change is there (the server applied
+        it before failing), or None, and only then is it sent again (bounded like ``request``)."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self.request(method, path, body, repeatable=False)
+            except GrafanaAPIError as exc:
+                failed_midway = (exc.status is None and exc.transient) or (exc.status or 0) >= 500
+                if not failed_midway:
+                    raise
+                found = look_up()
+                if found is not None:
+                    return found
+                if attempt > self.retries:
+                    raise
+                self.sleep(self.backoff * (2 ** (attempt - 1)))
 
     def get(self, path, query=None):
         """GET; None when the object does not exist (404)."""
@@ -154,7 +222,23 @@ class GrafanaClient(object):
         body = {"dashboard": dashboard, "folderUid": folder_uid or "", "overwrite": bool(overwrite)}
         if message:
             body["message"] = message
-        return self.request("POST", "/api/dashboards/db", body)
+
+        def look_up():
+            uid = dashboard.get("uid")
+            stored = self.get_dashboard(uid) if uid else None
+            if not stored:
+                return None
+            meta = stored.get("meta") or {}
+            saved = stored.get("dashboard") or {}
+            if (meta.get("folderUid") or "") != (folder_uid or "") or \
+                    normalize_for_compare(saved) != normalize_for_compare(dashboard):
+                return None
+            if dashboard.get("version") is not None and (saved.get("version") or 0) <= dashboard["version"]:
+                return None  # an update not applied (the content was already the same)
+            return {"id": saved.get("id"), "uid": uid, "url": meta.get("url"), "status": "success",
+                    "version": saved.get("version"), "slug": meta.get("slug"), "folderUid": folder_uid or ""}
+
+        return self._send_once("POST", "/api/dashboards/db", body, look_up)
 
     def delete_dashboard(self, uid):
         return self.request("DELETE", "/api/dashboards/uid/%s" % quote(uid, safe=""))
@@ -189,16 +273,39 @@ class GrafanaClient(object):
             body["parentUid"] = parent_uid
         if description is not None:
             body["description"] = description
-        return self.request("POST", "/api/folders", body)
+
+        def look_up():
+            if uid:
+                found = self.get_folder(uid)
+            else:
+                hits = [hit for hit in self.search(type="dash-folder", query=title)
+                        if hit.get("title") == title and (hit.get("folderUid") or "") == (parent_uid or "")]
+                found = self.get_folder(hits[0]["uid"]) if hits else None
+            if found and found.get("title") == title and (found.get("parentUid") or "") == (parent_uid or ""):
+                return found
+            return None
+
+        return self._send_once("POST", "/api/folders", body, look_up)
 
     def update_folder(self, uid, title, version, description=None, overwrite=False):
         body = {"title": title, "version": version, "overwrite": bool(overwrite)}
         if description is not None:
             body["description"] = description
-        return self.request("PUT", "/api/folders/%s" % quote(uid, safe=""), body)
+
+        def look_up():
+            found = self.get_folder(uid)
+            applied = found and found.get("title") == title and (
+                description is None or (found.get("description") or "") == description)
+            return found if applied and (version is None or (found.get("version") or 0) > version) else None
+
+        return self._send_once("PUT", "/api/folders/%s" % quote(uid, safe=""), body, look_up)
 
     def move_folder(self, uid, parent_uid):
-        return self.request("POST", "/api/folders/%s/move" % quote(uid, safe=""), {"parentUid": parent_uid or ""})
+        def look_up():
+            found = self.get_folder(uid)
+            return found if found and (found.get("parentUid") or "") == (parent_uid or "") else None
+
+        return self._send_once("POST", "/api/folders/%s/move" % quote(uid, safe=""), {"parentUid": parent_uid or ""}, look_up)
 
     def delete_folder(self, uid):
         return self.request("DELETE", "/api/folders/%s" % quote(uid, safe=""))
@@ -226,10 +333,28 @@ class GrafanaClient(object):
         return None
 
     def create_datasource(self, body):
-        return self.request("POST", "/api/datasources", body)
+        def look_up():
+            found = self.get_datasource(uid=body.get("uid"), name=None if body.get("uid") else body.get("name"))
+            if found and found.get("name") == body.get("name") and found.get("type") == body.get("type"):
+                return {"message": "Datasource added", "id": found.get("id"), "name": found.get("name"),
+                        "datasource": found}
+            return None
+
+        return self._send_once("POST", "/api/datasources", body, look_up)
 
     def update_datasource(self, uid, body):
-        return self.request("PUT", "/api/datasources/uid/%s" % quote(uid, safe=""), body)
+        path = "/api/datasources/uid/%s" % quote(uid, safe="")
+        if not body.get("version"):  # no version check: repeating it is harmless
+            return self.request("PUT", path, body)
+
+        def look_up():
+            found = self.get_datasource(uid=body.get("uid") or uid)
+            applied = found and found.get("version") == body["version"] + 1 and all(
+                found.get(key) == body[key] for key in ("name", "type", "url") if key in body)
+            return {"message": "Datasource updated", "id": found.get("id"), "name": found.get("name"),
+                    "datasource": found} if applied else None
+
+        return self._send_once("PUT", path, body, look_up)
 
     def delete_datasource(self, uid):
         return self.request("DELETE", "/api/datasources/uid/%s" % quote(uid, safe=""))
@@ -240,6 +365,32 @@ def _read(exc):
         return exc.read()
     except Exception:  # pylint: disable=broad-except
         return b""
+
+
+def _retry_after(headers):
+    """Seconds of a Retry-After header (delta seconds or an HTTP date), or None."""
+    value = (headers or {}).get("Retry-After") if headers is not None else None
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _throttle_detail(attempt, waited, retry_after, retries, max_wait):
+    text = "throttled %d times, waited %gs" % (attempt, waited)
+    if retry_after is not None:
+        text += "; the last answer asked for Retry-After %gs" % retry_after
+    if attempt > retries:
+        return text + " (retries: %d used up)" % retries
+    return text + " (more than the %gs total wait allowed)" % max_wait
 
 
 def _decode(raw):

@@ -12,7 +12,12 @@ version_added: 0.1.0
 description:
   - Saves a dashboard through C(POST /api/dashboards/db) only when it differs from the stored one. The comparison
     ignores what the server sets (C(id), C(version), C(schemaVersion), export-only C(__*) keys) and includes the
-    folder, so an unchanged dashboard costs one C(GET) and returns C(changed=false).
+    folder, and returns C(changed=false) when nothing differs.
+  - 'Requests when nothing changed: one C(GET) of the dashboard (root folder, or the O(folder_uid) it is already
+    in); one more (C(GET /api/search), resolving the whole path at once) with O(folder); one more
+    (C(GET /api/datasources)) when the dashboard needs the server''s datasources: an C(__inputs) entry not in
+    O(datasource_uids), or, with O(add_environment), a datasource given by name, variable or uid without type.'
+  - The JSON must be one dashboard object; a file or URL holding a list is refused, naming the option.
   - Resolves the C(__inputs) of a dashboard exported "for sharing externally" (C(${DS_PROMETHEUS})...) to the
     server's datasource UIDs, remaps literal datasource UIDs, optionally adds an C($environment) variable and the
     matching filter to every PromQL query (parsed, not regex-replaced), drops tags, and sets a stable uid.
@@ -74,6 +79,9 @@ options:
       - Skip Grafana's conflict checks; the version check (a change made by someone else between this module's read
         and its write) and, on Grafana 11.2 and older, the same-title-in-folder check (which then replaces that
         other dashboard). Leave it false unless you mean to take over.
+      - With V(false), a change made in Grafana between the read and the write is never overwritten; the dashboard
+        is read again and the task reports V(unchanged) if it now matches, else fails naming both versions (the next
+        run then applies the source again).
     type: bool
     default: false
   commit_message:
@@ -169,6 +177,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.monitoring.stack.plugins.module_utils.common import MonitoringError, failure_message
 from ansible_collections.monitoring.stack.plugins.module_utils.dashboard_transforms import (
     DashboardError,
     load_json,
@@ -180,40 +189,10 @@ from ansible_collections.monitoring.stack.plugins.module_utils.grafana_module im
 )
 from ansible_collections.monitoring.stack.plugins.module_utils.grafana_sync import (
     GrafanaSync,
-    SyncError,
     api_call,
     diff_of,
-    split_folder_path,
+    needs_datasources,
 )
-
-
-def needs_server_datasources(dashboard, datasource_uids):
-    for item in dashboard.get("__inputs") or []:
-        if isinstance(item, dict) and item.get("type", "datasource") == "datasource" \
-                and item.get("pluginId") != "__expr__" and item.get("name") not in datasource_uids:
-            return True
-    return False
-
-
-def stored_in_folder(client, meta, folder_uid, folder_path):
-    """Whether the stored dashboard already sits in the wanted folder (saves the folder look-ups).
-
-    With only ``folder_uid`` the dashboard's meta answers it (no request); with a folder path,
-    one GET of the dashboard's folder compares its title and parents with the path.
-    """
-    current = meta.get("folderUid") or ""
-    if folder_uid and current != folder_uid:
-        return False
-    parts = split_folder_path(folder_path)
-    if not parts:
-        return bool(folder_uid)
-    if not current or meta.get("folderTitle") != parts[-1]:
-        return False
-    folder = api_call("read folder %s" % current, client.get_folder, current)
-    if not folder:
-        return False
-    chain = [parent.get("title") for parent in folder.get("parents") or []] + [folder.get("title")]
-    return chain == parts
 
 
 def load_source(module):
@@ -224,7 +203,7 @@ def load_source(module):
                 text = to_text(handle.read())
         except (IOError, OSError) as exc:
             raise DashboardError("cannot read %s: %s" % (params["path"], exc))
-        return load_json(text, params["path"]), params["path"]
+        return one_dashboard(load_json(text, params["path"]), "path", params["path"]), params["path"]
     if params["dashboard_url"]:
         try:
             response = open_url(params["dashboard_url"], validate_certs=params["validate_certs"],
@@ -232,8 +211,19 @@ def load_source(module):
             text = to_text(response.read())
         except Exception as exc:  # pylint: disable=broad-except
             raise DashboardError("cannot download %s: %s" % (params["dashboard_url"], exc))
-        return load_json(text, params["dashboard_url"]), params["dashboard_url"]
+        loaded = load_json(text, params["dashboard_url"])
+        return one_dashboard(loaded, "dashboard_url", params["dashboard_url"]), params["dashboard_url"]
     return params["dashboard"], "the dashboard parameter"
+
+
+def one_dashboard(value, option, source):
+    """The JSON must be one dashboard object (a list of them is for grafana_dashboards)."""
+    if not isinstance(value, dict):
+        kind = {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(type(value), "a number")
+        raise DashboardError("%s=%s holds %s, not a dashboard object ({\"title\": ..., \"panels\": [...]}); give one "
+                             "dashboard per task, or put the dashboards in a directory for "
+                             "monitoring.stack.grafana_dashboards" % (option, source, kind))
+    return value
 
 
 def run(module):
@@ -252,7 +242,7 @@ def run(module):
         return result, notes
     source, name = load_source(module)
     datasources = None
-    if params["resolve_inputs"] and needs_server_datasources(source, params["datasource_uids"]):
+    if needs_datasources(source, params["datasource_uids"], params["resolve_inputs"], params["add_environment"]):
         datasources = api_call("list datasources", client.list_datasources)
     try:
         desired = prepare_dashboard(source, datasource_uids=params["datasource_uids"], datasources=datasources,
@@ -263,14 +253,11 @@ def run(module):
         raise DashboardError("%s (source: %s)" % (exc, name))
     stored = api_call("read dashboard %s" % desired["uid"], client.get_dashboard, desired["uid"]) or False
     folder_uid = params["folder_uid"] or ""
-    meta = (stored or {}).get("meta") or {}
-    folder_known = stored_in_folder(client, meta, folder_uid, params["folder"]) if stored else False
+    stored_folder = ((stored or {}).get("meta") or {}).get("folderUid") or ""
     folder_changed = False
-    if folder_known:
-        folder_uid = meta.get("folderUid") or ""
-    if params["folder"] and not folder_known:
+    if params["folder"]:  # one folder search resolves the whole path
         folder_changed, folder_uid = sync.ensure_folder_path(params["folder"], uid=params["folder_uid"])
-    elif folder_uid and not folder_known:
+    elif folder_uid and not (stored and stored_folder == folder_uid):  # in place: its meta proves the folder
         folder_changed, folder_uid = sync.ensure_folder_path("", uid=folder_uid)
     result = sync.ensure_dashboard(desired, folder_uid=folder_uid, overwrite=params["overwrite"],
                                    message=params["commit_message"], stored=stored)
@@ -305,8 +292,8 @@ def main():
     try:
         result, notes = run(module)
     except DashboardError as exc:
-        module.fail_json(msg="Failed to prepare dashboard: %s" % exc)
-    except (SyncError, ValueError) as exc:
+        module.fail_json(msg=failure_message("prepare dashboard", str(exc)))
+    except MonitoringError as exc:
         module.fail_json(msg=str(exc))
     output = {"changed": result["changed"], "uid": result["uid"], "operation": result["operation"], "notes": notes}
     if module.params["state"] == "present":

@@ -12,11 +12,17 @@ version_added: 0.1.0
 description:
   - Reads every C(*.json) file of O(path) (subdirectories become folders, nested as in the tree), applies the same
     transforms as M(monitoring.stack.grafana_dashboard), and saves only the dashboards that differ from the stored
-    ones. An unchanged dashboard costs one C(GET); folders are resolved once per run.
+    ones.
+  - 'Requests of a run where nothing changed, for N dashboards: one C(GET) per dashboard, plus one
+    C(GET /api/search) when there are folders (O(folder), subdirectories) or O(prune), plus one C(GET /api/datasources)
+    when a dashboard needs the server''s datasources (an C(__inputs) entry not in O(datasource_uids), or, with
+    O(add_environment), a datasource given by name, variable or uid without type). So N+1, or N+2 with that lookup.'
   - All files are read and transformed before anything is written, so invalid JSON or an unresolvable datasource
     in one file fails the task with nothing written.
-  - With O(prune=true), dashboards in the managed folders (the folders of the directory tree, and O(folder))
-    that have no file any more are deleted. The root (General) folder is never pruned.
+  - Every dashboard saved by this module carries the tag O(managed_tag). With O(prune=true), dashboards of the
+    managed folders (the folders of the directory tree, and O(folder)) that have no file any more are deleted if
+    they carry that tag, so dashboards made by hand in those folders stay (unless O(prune_unmanaged=true)). The root
+    (General) folder is never pruned.
 author:
   - monitoring.stack contributors (!UNKNOWN)
 extends_documentation_fragment:
@@ -52,7 +58,20 @@ options:
     type: bool
     default: true
   prune:
-    description: Delete dashboards of the managed folders that are not in the directory any more.
+    description: Delete the dashboards with the tag O(managed_tag) in the managed folders that are not in the
+      directory any more.
+    type: bool
+    default: false
+  managed_tag:
+    description:
+      - Tag added to every dashboard this module saves; O(prune) deletes only dashboards that carry it.
+      - Dashboards saved before this option existed get it on the next run (reported as V(updated) once).
+      - Must not be listed in O(drop_tags). Empty means no tag, and then O(prune) needs O(prune_unmanaged=true).
+    type: str
+    default: managed-by-monitoring-stack
+  prune_unmanaged:
+    description: With O(prune), also delete dashboards without the tag O(managed_tag) (made by hand or by other
+      tools) from the managed folders.
     type: bool
     default: false
   overwrite:
@@ -99,7 +118,7 @@ EXAMPLES = r"""
       ef4r3izgbak8wb: "{{ amp_datasource_uid }}"
     add_environment: true
     drop_tags: [prod]
-    prune: true
+    prune: true   # deletes dashboards tagged managed-by-monitoring-stack whose file is gone
 """
 
 RETURN = r"""
@@ -142,6 +161,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
 
+from ansible_collections.monitoring.stack.plugins.module_utils.common import MonitoringError, failure_message
 from ansible_collections.monitoring.stack.plugins.module_utils.dashboard_transforms import (
     DashboardError,
     load_json,
@@ -156,6 +176,7 @@ from ansible_collections.monitoring.stack.plugins.module_utils.grafana_sync impo
     SyncError,
     api_call,
     diff_of,
+    needs_datasources,
     split_folder_path,
 )
 
@@ -179,13 +200,27 @@ def collect(root, recursive):
     return found, directories
 
 
-def needs_lookup(source, mapping):
-    return any(isinstance(i, dict) and i.get("type", "datasource") == "datasource" and i.get("pluginId") != "__expr__"
-               and i.get("name") not in mapping for i in source.get("__inputs") or [])
+def check_options(params):
+    tag = params["managed_tag"]
+    if tag and tag in (params["drop_tags"] or []):
+        raise DashboardError("managed_tag %r is also in drop_tags; prune could then not tell this module's "
+                             "dashboards from others" % tag)
+    if tag and len(tag) > 50:
+        raise DashboardError("managed_tag %r is longer than 50 characters (Grafana 12 refuses such tags)" % tag)
+    if params["prune"] and not tag and not params["prune_unmanaged"]:
+        raise DashboardError("prune needs managed_tag (the tag that marks the dashboards this module saved), or "
+                             "prune_unmanaged: true to delete every dashboard without a file in the managed folders")
+
+
+def with_managed_tag(dashboard, tag):
+    if tag and tag not in (dashboard.get("tags") or []):
+        dashboard["tags"] = list(dashboard.get("tags") or []) + [tag]
+    return dashboard
 
 
 def run(module):
     params = module.params
+    check_options(params)
     client = client_from_module(module)
     sync = GrafanaSync(client, check_mode=module.check_mode)
     base = split_folder_path(params["folder"])
@@ -198,8 +233,8 @@ def run(module):
         except (IOError, OSError) as exc:
             raise DashboardError("cannot read %s: %s" % (path, exc))
     datasources = None
-    if params["resolve_inputs"] and any(isinstance(src, dict) and needs_lookup(src, params["datasource_uids"])
-                                        for _p, _f, src in loaded):
+    if any(needs_datasources(src, params["datasource_uids"], params["resolve_inputs"], params["add_environment"])
+           for _p, _f, src in loaded):
         datasources = api_call("list datasources", client.list_datasources)
     prepared = []
     seen = {}
@@ -215,38 +250,51 @@ def run(module):
         if desired["uid"] in seen:
             raise DashboardError("%s and %s both have the uid %s" % (seen[desired["uid"]], path, desired["uid"]))
         seen[desired["uid"]] = path
-        prepared.append((path, "/".join(base + parts), desired, notes))
+        prepared.append((path, "/".join(base + parts), with_managed_tag(desired, params["managed_tag"]), notes))
 
+    if params["prune"]:
+        sync.listing(dashboards=True)  # one search: the folder tree and the prune candidates
     changed = False
     folder_uids = {}
-    for folder_path in sorted(set("/".join(base + parts) for parts in directories)):
-        if folder_path:
-            folder_changed, folder_uids[folder_path] = sync.ensure_folder_path(folder_path)
-            changed = changed or folder_changed
-        else:
-            folder_uids[folder_path] = ""
     results, diffs = [], []
-    for path, folder_path, desired, notes in prepared:
-        folder_uid = folder_uids[folder_path]
-        outcome = sync.ensure_dashboard(desired, folder_uid=folder_uid, overwrite=params["overwrite"],
-                                        message=params["commit_message"])
-        changed = changed or outcome["changed"]
-        results.append({"path": path, "uid": desired["uid"], "title": desired.get("title"), "folder_uid": folder_uid,
-                        "operation": outcome["operation"], "notes": notes})
-        if outcome["changed"]:
-            diffs.append(diff_of(outcome, "dashboard %s (%s)" % (desired["uid"], path)))
-    if params["prune"]:
-        managed = [uid for uid in folder_uids.values() if uid and uid not in sync.planned]
-        if managed:
-            hits = api_call("search dashboards", client.search, type="dash-db", folderUIDs=managed)
-            for hit in hits:
-                if hit.get("uid") in seen or hit.get("folderUid") not in managed:
+    written = []
+    try:
+        for folder_path in sorted(set("/".join(base + parts) for parts in directories)):
+            if folder_path:
+                folder_changed, folder_uids[folder_path] = sync.ensure_folder_path(folder_path)
+                changed = changed or folder_changed
+            else:
+                folder_uids[folder_path] = ""
+        for path, folder_path, desired, notes in prepared:
+            folder_uid = folder_uids[folder_path]
+            outcome = sync.ensure_dashboard(desired, folder_uid=folder_uid, overwrite=params["overwrite"],
+                                            message=params["commit_message"])
+            changed = changed or outcome["changed"]
+            if outcome["changed"]:
+                written.append(desired["uid"])
+            results.append({"path": path, "uid": desired["uid"], "title": desired.get("title"),
+                            "folder_uid": folder_uid, "operation": outcome["operation"], "notes": notes})
+            if outcome["changed"]:
+                diffs.append(diff_of(outcome, "dashboard %s (%s)" % (desired["uid"], path)))
+        if params["prune"]:
+            managed = set(uid for uid in folder_uids.values() if uid and uid not in sync.planned)
+            for hit in sync.listing(dashboards=True):
+                if hit.get("type") != "dash-db" or hit.get("uid") in seen or hit.get("folderUid") not in managed:
                     continue
+                if not params["prune_unmanaged"] and params["managed_tag"] not in (hit.get("tags") or []):
+                    continue  # made by hand (or by another tool): not ours to delete
                 outcome = sync.delete_dashboard(hit["uid"])
                 changed = changed or outcome["changed"]
+                if outcome["changed"]:
+                    written.append(hit["uid"])
                 results.append({"path": "", "uid": hit["uid"], "title": hit.get("title"),
                                 "folder_uid": hit.get("folderUid"), "operation": "deleted", "notes": []})
                 diffs.append(diff_of(outcome, "dashboard %s" % hit["uid"]))
+    except SyncError as exc:
+        if written and not module.check_mode:
+            raise SyncError(exc.action, "%s (already written in this run: %s)" % (exc.cause, ", ".join(written)),
+                            exc.hint)
+        raise
     return changed, results, diffs
 
 
@@ -257,6 +305,8 @@ def main():
             folder=dict(type="str", default=""),
             recursive=dict(type="bool", default=True),
             prune=dict(type="bool", default=False),
+            managed_tag=dict(type="str", default="managed-by-monitoring-stack"),
+            prune_unmanaged=dict(type="bool", default=False),
             overwrite=dict(type="bool", default=False),
             commit_message=dict(type="str"),
             datasource_uids=dict(type="dict", default={}),
@@ -270,8 +320,8 @@ def main():
     try:
         changed, results, diffs = run(module)
     except DashboardError as exc:
-        module.fail_json(msg="Failed to prepare dashboards: %s" % exc)
-    except (SyncError, ValueError) as exc:
+        module.fail_json(msg=failure_message("prepare dashboards", str(exc)))
+    except MonitoringError as exc:
         module.fail_json(msg=str(exc))
     counts = dict((op, 0) for op in ("created", "updated", "unchanged", "deleted"))
     for item in results:

@@ -184,6 +184,7 @@ datasource:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.monitoring.stack.plugins.module_utils.common import MonitoringError
 from ansible_collections.monitoring.stack.plugins.module_utils.grafana_module import (
     client_from_module,
     grafana_argument_spec,
@@ -255,8 +256,8 @@ def run(module):
         return result
     result.update({"changed": True, "operation": "updated"})
     if stored.get("readOnly"):
-        raise SyncError("Failed to update datasource %s: it is read-only (provisioned from a file; hint: change it "
-                        "in the provisioning file instead)" % stored["name"])
+        raise SyncError("update datasource %s" % stored["name"], "it is read-only (provisioned from a file)",
+                        "change it in the provisioning file instead")
     if not module.check_mode:
         body = dict(desired, uid=stored["uid"], version=stored.get("version") or 0)
         if send:
@@ -295,7 +296,7 @@ def main():
     )
     try:
         result = run(module)
-    except (SyncError, ValueError) as exc:
+    except MonitoringError as exc:
         module.fail_json(msg=str(exc))
     output = {"changed": result["changed"], "uid": result["uid"], "operation": result["operation"],
               "secrets_sent": result["secrets_sent"]}

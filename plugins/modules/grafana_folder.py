@@ -14,7 +14,11 @@ description:
     description, or is absent. Reads before writing; C(changed) only when something changed.
   - A folder is found by O(uid) when given, else by title under its parent.
   - A O(uid) already used by a folder with another title is an error unless O(rename=true), so that a copied
-    uid does not silently rename someone else's folder.
+    uid does not silently rename someone else's folder. With O(rename=true) that folder is renamed (its uid,
+    dashboards and links stay).
+  - Nested folders need Grafana 11 or later. On older Grafana (Amazon Managed Grafana workspaces on 9.x and 10.x)
+    a folder inside another one is refused with a message naming the version (read from C(/api/health)), since
+    Grafana would create it at the root.
 author:
   - monitoring.stack contributors (!UNKNOWN)
 extends_documentation_fragment:
@@ -100,6 +104,7 @@ folder:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.monitoring.stack.plugins.module_utils.common import MonitoringError
 from ansible_collections.monitoring.stack.plugins.module_utils.grafana_module import (
     client_from_module,
     grafana_argument_spec,
@@ -113,24 +118,13 @@ from ansible_collections.monitoring.stack.plugins.module_utils.grafana_sync impo
 )
 
 
-def find_by_path(sync, parts, parent_uid=""):
-    """Uid of the folder at the end of ``parts`` (titles) under ``parent_uid``, or None."""
-    for title in parts:
-        match = [f for f in sync.client.list_folders(parent_uid or None) if f.get("title") == title]
-        if not match:
-            return None
-        parent_uid = match[0]["uid"]
-    return parent_uid
-
-
 def run(module):
     params = module.params
     client = client_from_module(module)
     sync = GrafanaSync(client, check_mode=module.check_mode)
     parts = split_folder_path(params["title"])
     if params["state"] == "absent":
-        uid = params["uid"] or api_call("find folder %s" % params["title"], find_by_path, sync, parts,
-                                        params["parent_uid"] or "")
+        uid = params["uid"] or sync.find_folder_path(parts, params["parent_uid"] or "")
         existing = api_call("read folder %s" % uid, client.get_folder, uid) if uid else None
         if not existing:
             return {"changed": False, "operation": "absent", "uid": uid or "", "before": {}, "after": {}}
@@ -139,8 +133,9 @@ def run(module):
             api_call("delete folder %s" % uid, client.delete_folder, uid)
         return {"changed": True, "operation": "deleted", "uid": uid, "before": before, "after": {}}
     if not parts:
-        raise SyncError("Failed to ensure folder: title is required with state=present")
+        raise SyncError("ensure folder", "title is required with state=present")
     parent = params["parent_uid"] or ""
+    sync.check_nesting(parts, parent)
     changed = False
     for title in parts[:-1]:
         step = sync.ensure_folder(title, parent_uid=parent)
@@ -169,7 +164,7 @@ def main():
     )
     try:
         result = run(module)
-    except (SyncError, ValueError) as exc:
+    except MonitoringError as exc:
         module.fail_json(msg=str(exc))
     output = {"changed": result["changed"], "uid": result["uid"], "operation": result["operation"]}
     if "folder" in result and not module.check_mode:

@@ -6,9 +6,30 @@ run against a real Grafana when GRAFANA_URL and GRAFANA_TOKEN are set.
 
 Covered: auth (Bearer service-account tokens and Basic; 401/403 bodies; X-Grafana-Org-Id),
 dashboards (GET/DELETE by uid, POST /api/dashboards/db with the version/uid/title/folder rules),
-search, folders (nested, 412 on a used uid, PUT version check, cascading DELETE), datasources
+search, folders (nested, 409 on a used uid, PUT version check, cascading DELETE), datasources
 (list vs full DTO, secureJsonData merge and secureJsonFields, version rule, 409 clashes,
-read-only 403s, optional 403 for unknown names), and a request counter.
+read-only 403s, optional 403 for unknown names), ``/api/health``, a request counter and log.
+
+A folder uid that is already taken answers 409 ``a folder/dashboard with the same uid already
+exists``: Grafana's API layer maps ``ErrFolderWithSameUIDExists`` to 409 Conflict
+(grafana/grafana ``pkg/api/apierrors/folder.go`` at 3e9248b, ``ToFolderErrorResponse``; the
+handler test ``TestFoldersCreateAPIEndpoint`` in ``pkg/api/folder_test.go`` expects 409; PR
+#36429 "Folders: Return 409 Conflict status when folder already exists"). Releases whose create
+path trips the version check instead answer 412 version-mismatch (issue #50767 on 9.x,
+grafana-api.md section 4.3): ``folder_uid_taken_status=412`` reproduces them.
+
+``amg=True`` plays an Amazon Managed Grafana workspace on Grafana 10.4 (AWS documents 8.4, 9.4
+and 10.4 workspaces; none has nested folders, which became default in Grafana 11.0):
+``/api/health`` reports 10.4.1, folders are flat, a ``parentUid`` is ignored (grafana-api.md
+9.6 leaves "ignored or rejected" open; ignoring is the case a client cannot notice) and
+``/api/folders/:uid/move`` does not exist.
+
+Faults for retry tests: ``inject(method, path_regex, status, times, retry_after=None,
+commit=False, before=None)`` answers ``status`` (429 with a ``Retry-After`` header, 5xx...)
+instead of handling the request ``times`` times; ``commit=True`` handles it first and then
+answers the error (a server that saved and failed to answer, the case where a blind retry of a
+POST would act twice); ``before`` is called with the stand-in before the request is handled
+(someone editing in Grafana between a client's read and its write).
 """
 
 from __future__ import annotations
@@ -66,15 +87,20 @@ class Org:
 class GrafanaStandIn:
     """Start with ``start()`` (127.0.0.1, free port), stop with ``stop()``. Not Grafana."""
 
-    def __init__(self, title_unique=False, name_lookup_403=False, version="11.6.0"):
+    def __init__(self, title_unique=False, name_lookup_403=False, version="11.6.0", amg=False,
+                 folder_uid_taken_status=409):
         self.tokens = {ADMIN_TOKEN: {"org": 1, "role": "Admin"}, VIEWER_TOKEN: {"org": 1, "role": "Viewer"}}
         self.users = {"admin": {"password": "admin", "role": "Admin"}}
         self.title_unique = title_unique
         self.name_lookup_403 = name_lookup_403
-        self.version = version
+        self.amg = amg
+        self.version = "10.4.1" if amg else version
+        self.folder_uid_taken_status = folder_uid_taken_status
         self.orgs = {1: Org()}
         self.lock = threading.Lock()
         self.counter = Counter()
+        self.log = []     # (method, path) of every request, in order
+        self.faults = []  # see inject()
         self.server = None
         self.thread = None
 
@@ -91,9 +117,11 @@ class GrafanaStandIn:
             def _handle(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                status, body = standin.handle(self.command, self.path, dict(self.headers.items()), raw)
+                status, body, headers = standin.handle(self.command, self.path, dict(self.headers.items()), raw)
                 data = json.dumps(body).encode("utf-8")
                 self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -126,31 +154,69 @@ class GrafanaStandIn:
         with self.lock:
             self.orgs = {1: Org()}
             self.counter.clear()
+            self.log = []
+            self.faults = []
+
+    def inject(self, method, path, status=None, times=1, retry_after=None, commit=False, before=None):
+        """Answer the next ``times`` requests matching ``method`` and ``path`` (a regex on the
+        path) with ``status`` (see the module docstring); ``before`` runs first when given."""
+        self.faults.append({"method": method, "path": re.compile(path), "status": status, "times": times,
+                            "retry_after": retry_after, "commit": commit, "before": before})
+
+    def _fault(self, method, path):
+        for fault in self.faults:
+            if fault["times"] > 0 and fault["method"] == method and fault["path"].fullmatch(path):
+                fault["times"] -= 1
+                return fault
+        return None
 
     # request dispatch -----------------------------------------------------------------------
     def handle(self, method, raw_path, headers, raw):
+        """(status, JSON body, extra headers) for one request."""
         parsed = urlparse(raw_path)
         path = parsed.path.rstrip("/") or "/"
         query = parse_qs(parsed.query)
         with self.lock:
             self.counter[(method, re.sub(r"/(uid|name)/[^/]+", r"/\1/:x", path))] += 1
-            try:
-                identity = self._authenticate(headers)
-                org = self.orgs.setdefault(identity["org"], Org())
-                body = None
-                if raw:
-                    try:
-                        body = json.loads(raw.decode("utf-8"))
-                    except ValueError:
-                        fail(400, "bad request data", traceID="")
-                if method != "GET" and identity["role"] == "Viewer":
-                    fail(403, "You'll need additional permissions to perform this action. Permissions needed: "
-                              "dashboards:write", title="Access denied", accessErrorId="ACE0000000001")
-                return 200, self._route(org, method, path, query, body)
-            except HTTPFailure as exc:
-                return exc.status, exc.body
-            except Exception as exc:  # a stand-in defect: answer like Grafana's 500, keep serving
-                return 500, {"message": "Internal Server Error", "error": repr(exc)}
+            self.log.append((method, path))
+            fault = self._fault(method, path)
+        if fault and fault["before"]:
+            fault["before"](self)
+        with self.lock:
+            if fault and fault["status"] and not fault["commit"]:
+                return self._fault_answer(fault)
+            status, body = self._handle_locked(method, path, query, headers, raw)
+            if fault and fault["status"]:
+                return self._fault_answer(fault)
+            return status, body, {}
+
+    @staticmethod
+    def _fault_answer(fault):
+        extra = {} if fault["retry_after"] is None else {"Retry-After": str(fault["retry_after"])}
+        if fault["status"] == 429:
+            return 429, {"message": "Too Many Requests"}, extra
+        return fault["status"], {"message": "Internal Server Error"}, extra
+
+    def _handle_locked(self, method, path, query, headers, raw):
+        if (method, path) == ("GET", "/api/health"):  # unauthenticated, like Grafana's
+            return 200, {"commit": "standin", "database": "ok", "version": self.version}
+        try:
+            identity = self._authenticate(headers)
+            org = self.orgs.setdefault(identity["org"], Org())
+            body = None
+            if raw:
+                try:
+                    body = json.loads(raw.decode("utf-8"))
+                except ValueError:
+                    fail(400, "bad request data", traceID="")
+            if method != "GET" and identity["role"] == "Viewer":
+                fail(403, "You'll need additional permissions to perform this action. Permissions needed: "
+                          "dashboards:write", title="Access denied", accessErrorId="ACE0000000001")
+            return 200, self._route(org, method, path, query, body)
+        except HTTPFailure as exc:
+            return exc.status, exc.body
+        except Exception as exc:  # a stand-in defect: answer like Grafana's 500, keep serving
+            return 500, {"message": "Internal Server Error", "error": repr(exc)}
 
     def _authenticate(self, headers):
         auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
@@ -311,6 +377,10 @@ class GrafanaStandIn:
                              "uri": "db/" + _slug(folder["title"]), "url": "/dashboards/f/%s" % folder["uid"],
                              "slug": _slug(folder["title"]), "type": "dash-folder", "tags": [], "isStarred": False,
                              "_folder": folder.get("parentUid") or ""})
+                parent = org.folders.get(folder.get("parentUid") or "")
+                if parent:  # nested folders: folderUid is the direct parent
+                    hits[-1].update({"folderId": parent["id"], "folderUid": parent["uid"], "folderTitle": parent["title"],
+                                     "folderUrl": "/dashboards/f/%s" % parent["uid"]})
         if kind in (None, "dash-db"):
             for record in org.dashboards.values():
                 dash = record["dashboard"]
@@ -377,7 +447,7 @@ class GrafanaStandIn:
             fail(400, "bad request data", traceID="")
         title = (body.get("title") or "").strip()
         uid = (body.get("uid") or "").strip()
-        parent = body.get("parentUid") or ""
+        parent = "" if self.amg else body.get("parentUid") or ""
         if not title:
             fail(400, "folder title cannot be empty")
         if not UID_RE.match(uid):
@@ -387,7 +457,9 @@ class GrafanaStandIn:
         if uid == "general":
             fail(400, "invalid uid for folder provided")
         if uid and uid in org.folders:
-            fail(412, "the folder has been changed by someone else", status="version-mismatch")
+            if self.folder_uid_taken_status == 412:
+                fail(412, "the folder has been changed by someone else", status="version-mismatch")
+            fail(409, "a folder/dashboard with the same uid already exists")
         if parent and parent not in org.folders:
             fail(404, "folder not found", status="not-found")
         if self.title_unique and any((f.get("parentUid") or "") == parent and f["title"] == title
@@ -417,6 +489,8 @@ class GrafanaStandIn:
         return self._folder_dto(org, folder)
 
     def move_folder(self, org, uid, body, **_kw):
+        if self.amg:
+            fail(404, "Not found")
         folder = org.folders.get(uid)
         if folder is None:
             fail(404, "folder not found", status="not-found")

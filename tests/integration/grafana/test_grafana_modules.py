@@ -66,7 +66,11 @@ def test_dashboard_four_steps_with_inputs_environment_and_nested_folder(playbook
         commit_message="managed by Ansible")}
     results = four_steps(playbook, [task])
     assert [r["operation"] for r in results] == ["created", "created", "unchanged", "unchanged"]
-    assert results[0]["diff"]["before"] == "" and '"environment=~' not in results[0]["diff"]["after"]
+    assert results[0]["diff"]["before"] == ""
+    planned = json.loads(results[0]["diff"]["after"])  # the check-mode diff shows the injected filter
+    assert planned["folderUid"].startswith("(new folder")
+    assert planned["dashboard"]["panels"][0]["targets"][0]["expr"] == 'sum(up{job="$job",environment=~"$environment"})'
+    assert planned["dashboard"]["tags"] == ["fileflow"]
     assert results[1]["version"] == 1 and results[3]["version"] == 1
 
     stored = grafana.client.get_dashboard(uid)
@@ -137,6 +141,25 @@ def test_folder_four_steps_and_rename_guard(playbook, grafana):
     assert [r["operation"] for r in results] == ["created", "created", "unchanged", "unchanged"]
     folder = grafana.client.get_folder(uid)
     assert folder["title"] == "FileFlow " + grafana.suffix and folder["version"] == 1
+
+    # a new title for the same uid is refused without rename, and nothing changes
+    renamed = dict(task["monitoring.stack.grafana_folder"], title="FileFlow renamed " + grafana.suffix)
+    run = playbook(play([{"name": "t", "monitoring.stack.grafana_folder": renamed}]))
+    assert run.rc != 0, run
+    msg = run.result("t")["msg"]
+    assert msg == ("Failed to ensure folder 'FileFlow renamed %s': the folder uid %s is already used by the folder "
+                   "'FileFlow %s'. Hint: pick another uid, or set rename: true to rename that folder"
+                   % (grafana.suffix, uid, grafana.suffix)), msg
+    assert grafana.client.get_folder(uid)["title"] == "FileFlow " + grafana.suffix
+
+    # with rename: true it is renamed, in four steps (the diff shows the title change)
+    results = four_steps(playbook, [{"name": "t", "monitoring.stack.grafana_folder": dict(renamed, rename=True)}])
+    assert [r["operation"] for r in results] == ["updated", "updated", "unchanged", "unchanged"]
+    assert json.loads(results[0]["diff"]["before"])["title"] == "FileFlow " + grafana.suffix
+    assert json.loads(results[0]["diff"]["after"])["title"] == "FileFlow renamed " + grafana.suffix
+    folder = grafana.client.get_folder(uid)
+    assert (folder["title"], folder["version"], folder["description"]) == (
+        "FileFlow renamed " + grafana.suffix, 2, "ECS services")
 
 
 def test_folder_absent_four_steps(playbook, grafana):

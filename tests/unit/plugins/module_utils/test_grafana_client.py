@@ -1,5 +1,7 @@
 """The Grafana client against loopback servers: auth headers, retries with backoff on 5xx and
-connection errors (bounded), errors keyed on status codes, and the stand-in's documented answers."""
+connection errors (bounded), 429 answers retried after their Retry-After (bounded in count and
+total wait), POSTs never sent twice blindly (the object is looked up after a 5xx), errors keyed
+on status codes, and the stand-in's documented answers."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from ansible_collections.monitoring.stack.plugins.module_utils.grafana_client import GrafanaAPIError, GrafanaClient
+from ansible_collections.monitoring.stack.plugins.module_utils.grafana_sync import needs_datasources
 from tests.support.grafana_standin import ADMIN_TOKEN, VIEWER_TOKEN, GrafanaStandIn
 
 
@@ -22,7 +25,7 @@ def standin():
 
 
 class Scripted:
-    """A loopback server answering a fixed list of (status, body); records request headers."""
+    """A loopback server answering a fixed list of (status, body[, headers]); records request headers."""
 
     def __init__(self, answers):
         self.answers = list(answers)
@@ -35,13 +38,21 @@ class Scripted:
 
             def do_GET(self):
                 owner.headers.append(dict(self.headers.items()))
-                status, body = owner.answers.pop(0) if owner.answers else (500, {"message": "no more answers"})
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                answer = owner.answers.pop(0) if owner.answers else (500, {"message": "no more answers"})
+                status, body, extra = (tuple(answer) + ({},))[:3]
                 data = json.dumps(body).encode()
                 self.send_response(status)
+                for key, value in extra.items():
+                    self.send_header(key, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+
+            do_POST = do_GET
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -94,6 +105,122 @@ def test_connection_error_is_retried_then_clear():
         client.request("GET", "/api/search")
     assert err.value.status is None and len(sleeps) == 2
     assert err.value.describe("list dashboards").startswith("Failed to list dashboards: cannot reach Grafana")
+
+
+def test_429_waits_for_retry_after_then_succeeds(scripted):
+    server = scripted([(429, {"message": "Too Many Requests"}, {"Retry-After": "7"}),
+                       (429, {"message": "Too Many Requests"}, {"Retry-After": "2"}), (200, {"ok": True})])
+    sleeps = []
+    client = GrafanaClient(server.url, token="t", retries=3, backoff=0.5, sleep=sleeps.append)
+    assert client.request("GET", "/api/search") == {"ok": True}
+    assert sleeps == [7.0, 2.0] and client.requests == 3
+
+
+def test_429_without_retry_after_backs_off_and_post_is_retried(scripted):
+    """A throttled request was refused before it was handled: a POST is sent again too."""
+    server = scripted([(429, {"message": "Too Many Requests"}), (200, {"uid": "f"})])
+    sleeps = []
+    client = GrafanaClient(server.url, token="t", retries=3, backoff=0.5, sleep=sleeps.append)
+    assert client.request("POST", "/api/folders", {"title": "F"}) == {"uid": "f"}
+    assert sleeps == [0.5] and client.requests == 2
+
+
+def test_429_total_wait_is_bounded(scripted):
+    server = scripted([(429, {"message": "Too Many Requests"}, {"Retry-After": "40"})] * 4)
+    sleeps = []
+    client = GrafanaClient(server.url, token="t", retries=5, max_wait=60, sleep=sleeps.append)
+    with pytest.raises(GrafanaAPIError) as err:
+        client.request("GET", "/api/search")
+    assert sleeps == [40.0] and client.requests == 2 and err.value.status == 429
+    text = err.value.describe("list dashboards")
+    assert text.startswith("Failed to list dashboards: HTTP 429 from GET /api/search: Too Many Requests")
+    assert "Retry-After 40" in text and "waited 40" in text
+
+
+def test_429_retries_are_bounded(scripted):
+    server = scripted([(429, {"message": "Too Many Requests"}, {"Retry-After": "1"})] * 5)
+    sleeps = []
+    client = GrafanaClient(server.url, token="t", retries=2, sleep=sleeps.append)
+    with pytest.raises(GrafanaAPIError) as err:
+        client.request("GET", "/api/search")
+    assert err.value.status == 429 and sleeps == [1.0, 1.0] and client.requests == 3
+
+
+def _posts_and_gets(standin):
+    return [entry for entry in standin.log if entry[0] in ("POST", "GET")]
+
+
+def test_folder_create_that_failed_after_saving_is_not_sent_twice(standin):
+    standin.inject("POST", "/api/folders", 500, commit=True)
+    client = GrafanaClient(standin.url, token=ADMIN_TOKEN, retries=3, sleep=lambda s: None)
+    folder = client.create_folder("Team", uid="team")
+    assert folder["uid"] == "team" and folder["title"] == "Team"
+    assert standin.log == [("POST", "/api/folders"), ("GET", "/api/folders/team")]
+    assert standin.state()["folders"] == {"team": {"title": "Team", "parentUid": ""}}
+
+
+def test_folder_create_that_failed_before_saving_is_sent_again_after_the_look_up(standin):
+    standin.inject("POST", "/api/folders", 503)
+    sleeps = []
+    client = GrafanaClient(standin.url, token=ADMIN_TOKEN, retries=3, sleep=sleeps.append)
+    assert client.create_folder("Team", uid="team")["version"] == 1
+    assert standin.log == [("POST", "/api/folders"), ("GET", "/api/folders/team"), ("POST", "/api/folders")]
+    assert len(sleeps) == 1
+
+
+def test_folder_create_without_uid_is_looked_up_by_title_under_its_parent(standin):
+    client = GrafanaClient(standin.url, token=ADMIN_TOKEN, retries=3, sleep=lambda s: None)
+    client.create_folder("Team", uid="team")
+    standin.inject("POST", "/api/folders", 502, commit=True)
+    folder = client.create_folder("Svc", parent_uid="team")
+    assert folder["title"] == "Svc" and folder["parentUid"] == "team"
+    assert [f["title"] for f in standin.state()["folders"].values()].count("Svc") == 1
+
+
+def test_dashboard_save_that_failed_after_saving_is_confirmed_not_resent(standin):
+    client = GrafanaClient(standin.url, token=ADMIN_TOKEN, retries=3, sleep=lambda s: None)
+    client.create_folder("Team", uid="team")
+    standin.inject("POST", "/api/dashboards/db", 500, commit=True)
+    saved = client.save_dashboard({"uid": "d", "title": "D", "panels": []}, folder_uid="team")
+    assert (saved["uid"], saved["version"], saved["folderUid"]) == ("d", 1, "team")
+    assert _posts_and_gets(standin)[-2:] == [("POST", "/api/dashboards/db"), ("GET", "/api/dashboards/uid/d")]
+    # an update that the server saved before failing: confirmed by content, version 2 (not 3)
+    standin.inject("POST", "/api/dashboards/db", 504, commit=True)
+    saved = client.save_dashboard({"uid": "d", "title": "D2", "panels": [], "version": 1}, folder_uid="team")
+    assert saved["version"] == 2 and client.get_dashboard("d")["dashboard"]["version"] == 2
+
+
+def test_dashboard_save_not_applied_is_sent_again(standin):
+    client = GrafanaClient(standin.url, token=ADMIN_TOKEN, retries=3, sleep=lambda s: None)
+    standin.inject("POST", "/api/dashboards/db", 500)
+    assert client.save_dashboard({"uid": "d", "title": "D"})["version"] == 1
+    assert [e for e in standin.log if e[0] == "POST"] == [("POST", "/api/dashboards/db")] * 2
+
+
+def test_datasource_create_that_failed_after_saving_is_not_sent_twice(standin):
+    client = GrafanaClient(standin.url, token=ADMIN_TOKEN, retries=3, sleep=lambda s: None)
+    standin.inject("POST", "/api/datasources", 502, commit=True)
+    created = client.create_datasource({"name": "P", "type": "prometheus", "url": "http://x"})
+    assert created["datasource"]["name"] == "P" and len(standin.state()["datasources"]) == 1
+    assert [e for e in standin.log if e[0] == "POST"] == [("POST", "/api/datasources")]
+
+
+def test_post_failures_are_bounded(standin):
+    standin.inject("POST", "/api/folders", 500, times=10)
+    client = GrafanaClient(standin.url, token=ADMIN_TOKEN, retries=2, sleep=lambda s: None)
+    with pytest.raises(GrafanaAPIError) as err:
+        client.create_folder("Team", uid="team")
+    assert err.value.status == 500
+    assert [e for e in standin.log if e[0] == "POST"] == [("POST", "/api/folders")] * 3
+    assert standin.state()["folders"] == {}
+
+
+def test_throttled_standin_through_the_client(standin):
+    standin.inject("GET", "/api/search", 429, times=2, retry_after=3)
+    sleeps = []
+    client = GrafanaClient(standin.url, token=ADMIN_TOKEN, retries=3, sleep=sleeps.append)
+    assert client.search(type="dash-folder") == []
+    assert sleeps == [3.0, 3.0]
 
 
 def test_4xx_is_not_retried_and_keyed_on_status(scripted):
@@ -160,7 +287,7 @@ def test_standin_folders_and_datasources(standin):
     client.create_folder("Svc", uid="svc", parent_uid="team")
     with pytest.raises(GrafanaAPIError) as err:
         client.create_folder("Other", uid="team")
-    assert err.value.status == 412
+    assert err.value.status == 409 and "same uid already exists" in err.value.message
     assert [f["uid"] for f in client.list_folders()] == ["team"]
     assert [p["uid"] for p in client.get_folder("svc")["parents"]] == ["team"]
     client.save_dashboard({"uid": "d", "title": "D"}, folder_uid="svc")
@@ -181,3 +308,72 @@ def test_standin_folders_and_datasources(standin):
     standin.name_lookup_403 = True
     assert client.get_datasource(name="missing") is None  # 403 on unknown names falls back to the list
     assert client.get_datasource(name="P")["uid"] == created["uid"]
+
+
+def test_standin_folder_uid_taken_412_mode_and_amg_mode():
+    old = GrafanaStandIn(folder_uid_taken_status=412).start()
+    amg = GrafanaStandIn(amg=True).start()
+    try:
+        client = GrafanaClient(old.url, token=ADMIN_TOKEN, retries=0)
+        client.create_folder("Team", uid="team")
+        with pytest.raises(GrafanaAPIError) as err:
+            client.create_folder("Other", uid="team")
+        assert err.value.status == 412 and "version-mismatch" in err.value.message
+        client = GrafanaClient(amg.url, token=ADMIN_TOKEN, retries=0)
+        assert GrafanaClient(amg.url, retries=0).request("GET", "/api/health")["version"] == "10.4.1"
+        client.create_folder("Team", uid="team")
+        assert "parentUid" not in client.create_folder("Svc", uid="svc", parent_uid="team")  # flat
+    finally:
+        old.stop()
+        amg.stop()
+
+
+PROM = {"type": "prometheus", "uid": "p1"}
+
+
+@pytest.mark.parametrize("dashboard, mapping, add_environment, expected", [
+    ({"panels": [{"datasource": PROM, "targets": [{"expr": "up"}]}]}, {}, True, False),
+    ({"panels": [{"datasource": "Loki", "targets": [{"expr": '{job="x"} |= "e"'}]}]}, {}, True, True),
+    ({"panels": [{"datasource": "${ds}", "targets": [{"expr": "up"}]}]}, {}, True, True),
+    ({"panels": [{"datasource": {"uid": "p1"}, "targets": [{"expr": "up"}]}]}, {}, True, True),
+    ({"panels": [{"targets": [{"expr": "up"}]}]}, {}, True, True),  # the default datasource
+    ({"panels": [{"datasource": PROM, "targets": [{"expr": "up", "datasource": "Loki"}]}]}, {}, True, True),
+    ({"templating": {"list": [{"type": "query", "datasource": "$ds", "query": "label_values(job)"}]}}, {}, True, True),
+    ({"panels": [{"datasource": "Loki", "targets": [{"expr": "x"}]}]}, {}, False, False),  # nothing type-dependent
+    ({"__inputs": [{"name": "DS_P", "type": "datasource", "pluginId": "prometheus"}]}, {}, False, True),
+    ({"__inputs": [{"name": "DS_P", "type": "datasource", "pluginId": "prometheus"}]}, {"DS_P": "p1"}, False, False),
+    ({"__inputs": [{"name": "DS_E", "type": "datasource", "pluginId": "__expr__"}]}, {}, False, False),
+])
+def test_needs_datasources(dashboard, mapping, add_environment, expected):
+    assert needs_datasources(dashboard, mapping, resolve_inputs=True, add_environment=add_environment) is expected
+
+
+def test_versioned_folder_update_that_failed_after_saving_is_not_resent(standin):
+    """A PUT carrying a version is not safe to repeat: once applied, the repeat is a 412."""
+    client = GrafanaClient(standin.url, token=ADMIN_TOKEN, retries=3, sleep=lambda s: None)
+    client.create_folder("Team", uid="team")
+    standin.inject("PUT", "/api/folders/team", 500, commit=True)
+    folder = client.update_folder("team", "Team renamed", 1)
+    assert (folder["title"], folder["version"]) == ("Team renamed", 2)
+    assert [e for e in standin.log if e[0] == "PUT"] == [("PUT", "/api/folders/team")]
+
+
+def test_versioned_datasource_update_that_failed_after_saving_is_not_resent(standin):
+    client = GrafanaClient(standin.url, token=ADMIN_TOKEN, retries=3, sleep=lambda s: None)
+    created = client.create_datasource({"name": "P", "uid": "p", "type": "prometheus", "url": "http://x"})
+    standin.inject("PUT", "/api/datasources/uid/p", 503, commit=True)
+    updated = client.update_datasource("p", {"name": "P", "uid": "p", "type": "prometheus", "url": "http://y",
+                                             "version": created["datasource"]["version"]})
+    assert (updated["datasource"]["url"], updated["datasource"]["version"]) == ("http://y", 2)
+    assert [e for e in standin.log if e[0] == "PUT"] == [("PUT", "/api/datasources/uid/p")]
+
+
+def test_delete_that_failed_after_deleting_counts_as_done(standin):
+    client = GrafanaClient(standin.url, token=ADMIN_TOKEN, retries=3, sleep=lambda s: None)
+    client.save_dashboard({"uid": "d", "title": "D"})
+    standin.inject("DELETE", "/api/dashboards/uid/d", 502, commit=True)
+    client.delete_dashboard("d")  # the retry's 404 means the first attempt did it
+    assert client.get_dashboard("d") is None
+    with pytest.raises(GrafanaAPIError) as err:  # a first-attempt 404 is still an error
+        client.delete_dashboard("d")
+    assert err.value.status == 404
