@@ -591,6 +591,8 @@ def load_json(text, source="<string>"):
             raise DashboardError("invalid JSON in %s at line %s column %s: %s" % (source, line, column, reason))
         raise DashboardError("invalid JSON in %s: %s" % (source, exc))
     if not isinstance(value, dict):
-        raise DashboardError("%s: the JSON is a %s, not an object" % (source, type(value).__name__),
-                             'a dashboard file holds one dashboard object ({"title": ..., "panels": [...]})')
+        kind = {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(type(value), "a number")
+        raise DashboardError("%s: the JSON is %s, not an object" % (source, kind),
+                             'a dashboard file holds one dashboard object ({"title": ..., "panels": [...]}); several '
+                             'dashboards go in a directory for monitoring.stack.grafana_dashboards')
     return value

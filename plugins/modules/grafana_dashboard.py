@@ -203,7 +203,7 @@ def load_source(module):
                 text = to_text(handle.read())
         except (IOError, OSError) as exc:
             raise DashboardError("cannot read %s: %s" % (params["path"], exc))
-        return one_dashboard(load_json(text, params["path"]), "path", params["path"]), params["path"]
+        return load_json(text, "path=%s" % params["path"]), params["path"]
     if params["dashboard_url"]:
         try:
             response = open_url(params["dashboard_url"], validate_certs=params["validate_certs"],
@@ -211,19 +211,8 @@ def load_source(module):
             text = to_text(response.read())
         except Exception as exc:  # pylint: disable=broad-except
             raise DashboardError("cannot download %s: %s" % (params["dashboard_url"], exc))
-        loaded = load_json(text, params["dashboard_url"])
-        return one_dashboard(loaded, "dashboard_url", params["dashboard_url"]), params["dashboard_url"]
+        return load_json(text, "dashboard_url=%s" % params["dashboard_url"]), params["dashboard_url"]
     return params["dashboard"], "the dashboard parameter"
-
-
-def one_dashboard(value, option, source):
-    """The JSON must be one dashboard object (a list of them is for grafana_dashboards)."""
-    if not isinstance(value, dict):
-        kind = {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(type(value), "a number")
-        raise DashboardError("%s=%s holds %s, not a dashboard object ({\"title\": ..., \"panels\": [...]}); give one "
-                             "dashboard per task, or put the dashboards in a directory for "
-                             "monitoring.stack.grafana_dashboards" % (option, source, kind))
-    return value
 
 
 def run(module):

@@ -313,7 +313,7 @@ def test_dashboard_json_that_is_a_list_names_the_option(playbook, grafana, tmp_p
         run = playbook(play([task("grafana_dashboard", path=str(path), state=state, **grafana.conn())]))
         assert run.rc != 0, run
         msg = run.result("t")["msg"]
-        assert msg.startswith("Failed to prepare dashboard: path=%s holds a list, not a dashboard object" % path), msg
+        assert msg.startswith("Failed to prepare dashboard: path=%s: the JSON is a list, not an object" % path), msg
         assert "monitoring.stack.grafana_dashboards" in msg
     assert grafana.client.get_dashboard(grafana.uid("l1")) is None
 

@@ -447,12 +447,14 @@ def test_iter_datasource_refs_walks_panels_targets_variables_annotations():
     ]
 
 
-@pytest.mark.parametrize("text, kind", [("[1, 2]", "list"), ('"a dashboard"', "str"), ("42", "int"), ("null", "NoneType")])
+@pytest.mark.parametrize("text, kind", [("[1, 2]", "a list"), ('"a dashboard"', "a string"), ("42", "a number"),
+                                        ("null", "null")])
 def test_load_json_refuses_what_is_not_an_object(text, kind):
     with pytest.raises(DashboardError) as err:
         load_json(text, "dash/odd.json")
-    cause = ("dash/odd.json: the JSON is a %s, not an object. Hint: a dashboard file holds one dashboard "
-             "object ({\"title\": ..., \"panels\": [...]})" % kind)
+    cause = ("dash/odd.json: the JSON is %s, not an object. Hint: a dashboard file holds one dashboard "
+             "object ({\"title\": ..., \"panels\": [...]}); several dashboards go in a directory for "
+             "monitoring.stack.grafana_dashboards" % kind)
     assert str(err.value) == cause  # what the modules put after "Failed to prepare dashboard: "
     assert err.value.message == "Failed to prepare dashboard: " + cause
     assert isinstance(err.value, ValueError)
