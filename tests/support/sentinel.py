@@ -94,8 +94,10 @@ class SentinelRun:
         return out
 
     def describe(self):
-        return "hits=%s\n%s\nrc=%s stderr tail: %s" % (
-            self.hits, "\n".join(self.contexts()), self.rc, self.stderr[-1500:])
+        failed = ["%s: %s" % (name, str(res.get("msg", ""))[:400]) for _h, name, res in self.task_results()
+                  if res.get("failed")]
+        return "hits=%s\n%s\nrc=%s failed tasks: %s\nstderr tail: %s" % (
+            self.hits, "\n".join(self.contexts()), self.rc, failed, self.stderr[-1500:])
 
 
 def _by_reference(node, values):
