@@ -62,6 +62,8 @@ options:
       - How many seconds to wait at most.
     type: int
     default: 300
+requirements:
+  - PyYAML (Python), to parse a definition given as YAML text
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules

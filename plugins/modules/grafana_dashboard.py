@@ -19,6 +19,8 @@ description:
   - The module runs where the task runs (usually C(localhost)); O(path) is read there.
 author:
   - monitoring.stack contributors (!UNKNOWN)
+requirements:
+  - promql-parser (Python), for O(add_environment)
 extends_documentation_fragment:
   - monitoring.stack.grafana
 attributes:

@@ -19,6 +19,8 @@ description:
     that have no file any more are deleted. The root (General) folder is never pruned.
 author:
   - monitoring.stack contributors (!UNKNOWN)
+requirements:
+  - promql-parser (Python), for O(add_environment)
 extends_documentation_fragment:
   - monitoring.stack.grafana
 attributes:

@@ -185,6 +185,8 @@ options:
     description:
       - The KMS key of a SecureString parameter (default the account's C(aws/ssm) key).
     type: str
+requirements:
+  - PyYAML (Python)
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
