@@ -44,5 +44,6 @@ class CallbackModule(JsonCallback):
         super().__init__(display)
         self._display = _FileDisplay(self._display, os.environ["SENTINEL_JSON_PATH"])
 
-    def get_option(self, key, hostvars=None):
-        return {"json_indent": 0, "show_custom_stats": False}.get(key)
+    def get_option(self, k, hostvars=None):
+        # The options ansible.posix.json reads, without their DOCUMENTATION: compact, no custom stats.
+        return {"json_indent": 0, "show_custom_stats": False}.get(k)
