@@ -58,6 +58,7 @@ WAITS_FOR = {
 
 
 def _assert_no_hits(run, case):
+    assert run.report.get("plays") and run.stdout, "case %s: no JSON report or no text output to grep" % case
     waits = [why for key, why in WAITS_FOR.items() if case.startswith(key)]
     print("SENTINEL-HITS %s: %d %s" % (case, run.total_hits(), json.dumps(run.hits, sort_keys=True)))
     assert run.hits == {}, "case %s leaks secrets%s\n%s" % (
@@ -179,12 +180,12 @@ def test_otel_config(aws, mode):
     args = dict(_aws_args(), config=_adot_config(token), on_ecs=False, ssm_parameter=SSM_NAME,
                 ssm_parameter_type="SecureString")
     if mode == "failure":
-        args["s3_bucket"] = "no-such-sentinel-bucket"  # NoSuchBucket; nothing is written
+        args.update(s3_bucket="no-such-sentinel-bucket", s3_key="otel/web-api.yaml")  # NoSuchBucket
     run = run_with_sentinels(_play([{"name": "otel", "monitoring.stack.otel_config": args}]),
                              check=mode == "check_diff", diff=mode != "success")
     res = run.result("otel")
     if mode == "failure":
-        assert run.rc != 0 and res.get("failed"), run.describe()
+        assert run.rc != 0 and "NoSuchBucket" in res["msg"], run.describe()
     else:
         assert run.rc == 0 and res["changed"] is True, run.describe()
     _assert_no_hits(run, "otel_config-" + mode)
