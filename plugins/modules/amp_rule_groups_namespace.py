@@ -67,25 +67,16 @@ options:
       - How many seconds to wait at most.
     type: int
     default: 300
+requirements:
+  - PyYAML (Python), to parse rules given as YAML text
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.tags
   - amazon.aws.boto3
-  - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    support: full
-    platforms: aws
-  action_group:
-    description: Use C(group/monitoring.stack.aws) in C(module_defaults) to set the AWS options once.
-    support: full
-    membership:
-      - monitoring.stack.aws
+  - monitoring.stack.attributes.check_diff
+  - monitoring.stack.attributes.platform_aws
+  - monitoring.stack.attributes.action_group_aws
 notes:
   - moto accepts content that does not parse and duplicate group names; AWS rejects them later
     through the namespace status. Both are refused here before any call.

@@ -69,20 +69,9 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.tags
   - amazon.aws.boto3
-  - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    support: full
-    platforms: aws
-  action_group:
-    description: Use C(group/monitoring.stack.aws) in C(module_defaults) to set the AWS options once.
-    support: full
-    membership:
-      - monitoring.stack.aws
+  - monitoring.stack.attributes.check_diff
+  - monitoring.stack.attributes.platform_aws
+  - monitoring.stack.attributes.action_group_aws
 notes:
   - Tested against moto, which always reports ACTIVE, never returns C(kmsKeyArn) and filters aliases
     exactly; the module behaves the same on AWS because it filters aliases exactly itself.

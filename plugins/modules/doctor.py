@@ -186,18 +186,12 @@ options:
 requirements:
   - promql-parser (Python)
   - PyYAML
+extends_documentation_fragment:
+  - monitoring.stack.attributes.check_only
+  - monitoring.stack.attributes.platform_posix
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
     details: The module only reads; check mode runs every check.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
-  platform:
-    description: Target OS/families that can be operated against.
-    support: full
-    platforms: posix
 notes:
   - See the C(docs/doctor.md) file of the collection for the checks and the troubleshooting table they come from.
 """

@@ -67,23 +67,12 @@ extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+  - monitoring.stack.attributes.check_diff
+  - monitoring.stack.attributes.platform_aws
+  - monitoring.stack.attributes.action_group_aws
 attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
     details: The diff shows the recorded and the wanted config hash.
-  platform:
-    description: Target OS/families that can be operated against.
-    support: full
-    platforms: aws
-  action_group:
-    description: Use C(group/monitoring.stack.aws) in C(module_defaults) to set the AWS options once.
-    support: full
-    membership:
-      - monitoring.stack.aws
 notes:
   - Tagging an ECS service needs the long ARN format (the default for services created since 2021).
   - Deployments whose new tasks fail are tested with botocore's Stubber (moto starts no tasks).

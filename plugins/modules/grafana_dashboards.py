@@ -25,24 +25,16 @@ description:
     (General) folder is never pruned.
 author:
   - monitoring.stack contributors (!UNKNOWN)
+requirements:
+  - promql-parser (Python), for O(add_environment)
 extends_documentation_fragment:
   - monitoring.stack.grafana
+  - monitoring.stack.attributes.check_diff
+  - monitoring.stack.attributes.platform_grafana
+  - monitoring.stack.attributes.action_group_grafana
 attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying the target.
-    support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
     details: One diff per created, updated or deleted dashboard (normalized JSON and folder uid).
-  platform:
-    description: Runs where the task runs (usually C(localhost)) and talks to Grafana over HTTP(S).
-    support: full
-    platforms: all
-  action_group:
-    description: Use C(group/monitoring.stack.grafana) in C(module_defaults) to set the Grafana connection options once.
-    support: full
-    membership: [monitoring.stack.grafana]
 options:
   path:
     description: Directory of dashboard JSON files on the host running the module.

@@ -23,22 +23,12 @@ author:
   - monitoring.stack contributors (!UNKNOWN)
 extends_documentation_fragment:
   - monitoring.stack.grafana
+  - monitoring.stack.attributes.check_diff
+  - monitoring.stack.attributes.platform_grafana
+  - monitoring.stack.attributes.action_group_grafana
 attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying the target.
-    support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
     details: The diff shows the non-secret fields and the names of the secret keys, never their values.
-  platform:
-    description: Runs where the task runs (usually C(localhost)) and talks to Grafana over HTTP(S).
-    support: full
-    platforms: all
-  action_group:
-    description: Use C(group/monitoring.stack.grafana) in C(module_defaults) to set the Grafana connection options once.
-    support: full
-    membership: [monitoring.stack.grafana]
 options:
   name:
     description: Name of the datasource (unique per org).

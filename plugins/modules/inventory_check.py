@@ -29,15 +29,8 @@ options:
         is read for literal C(monitoring_environment) values. Empty to skip that check.
     type: path
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
-"""
+  - monitoring.stack.attributes.check_only
+  - monitoring.stack.attributes.platform_posix"""
 
 EXAMPLES = r"""
 - name: Check the inventory

@@ -195,27 +195,18 @@ options:
     description:
       - The KMS key of a SecureString parameter (default the account's C(aws/ssm) key).
     type: str
+requirements:
+  - PyYAML (Python)
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+  - monitoring.stack.attributes.check_diff
+  - monitoring.stack.attributes.platform_aws
+  - monitoring.stack.attributes.action_group_aws
 attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
     details: The diff shows the YAML change per destination (before from the destination).
-  platform:
-    description: Target OS/families that can be operated against.
-    support: full
-    platforms: aws
-  action_group:
-    description: Use C(group/monitoring.stack.aws) in C(module_defaults) to set the AWS options once.
-    support: full
-    membership:
-      - monitoring.stack.aws
 notes:
   - >-
     The ADOT collector reads an S3 config given as C(--config s3://<bucket>.s3.<region>.amazonaws.com/<key>)
