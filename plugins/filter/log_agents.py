@@ -17,6 +17,8 @@ description:
     C(promtail_config_problems) (structural problems of a Promtail configuration dict),
     C(alloy_config) (model to Alloy configuration text; options host_metrics, remote_write_url, sigv4,
     scrape_interval, log_level) and C(alloy_config_problems) (structural problems of Alloy configuration text).
+  - C(local_url) (a listen address, optional scheme and path, to the URL a client on the same host uses:
+    a wildcard address is reached on loopback) serves the handlers of the grafana and alloy roles.
 options:
   _input:
     description: The role's inputs.
@@ -38,6 +40,7 @@ _value:
   type: dict
 """
 
+from ansible_collections.monitoring.stack.plugins.module_utils.common import local_url
 from ansible_collections.monitoring.stack.plugins.module_utils.log_agents import (
     alloy_config,
     input_problems,
@@ -75,4 +78,5 @@ class FilterModule(object):
             "promtail_config_problems": validate_promtail,
             "alloy_config": _alloy_config,
             "alloy_config_problems": validate_alloy,
+            "local_url": local_url,
         }
