@@ -440,3 +440,27 @@ def test_alloy_validate_accepts_rendered_config(model, tmp_path):
     path.write_text(la.alloy_config(model, remote_write_url="http://127.0.0.64:9090/api/v1/write",
                                     sigv4={"region": "ap-northeast-2"}))
     subprocess.run(["alloy", "validate", str(path)], check=True, timeout=60)
+
+
+# ---------------------------------------------------------------------------- one duration rule
+
+
+@pytest.mark.parametrize("value, accepted", [
+    ("12h", True), ("1.5h", True), ("1h30m", True), ("90s", True), ("500ms", True),
+    ("0", False), ("-5m", False), ("12 hours", False), ("1d", False), ("", False),
+])
+def test_journal_max_age_follows_gos_duration_syntax(value, accepted):
+    """Promtail and Alloy parse max_age with Go's time.ParseDuration (common.go_duration_seconds):
+    no day unit, decimals allowed; the role also refuses zero and negative ages."""
+    problems = [p for p in la.input_problems(_inputs(journal_max_age=value)) if p.startswith("alloy_journal_max_age")]
+    assert (problems == []) is accepted, problems
+
+
+def test_the_split_modules_are_what_log_agents_exports():
+    """module_utils/log_agents.py re-exports the four modules' names: callers keep one import."""
+    from ansible_collections.monitoring.stack.plugins.module_utils import (
+        alloy_config, alloy_syntax, log_agent_model, promtail_config)
+    assert la.model is log_agent_model.model and la.input_problems is log_agent_model.input_problems
+    assert la.promtail_config is promtail_config.promtail_config
+    assert la.parse_alloy is alloy_syntax.parse_alloy and la.Block is alloy_syntax.Block
+    assert la.alloy_config is alloy_config.alloy_config and la.validate_alloy is alloy_config.validate_alloy
