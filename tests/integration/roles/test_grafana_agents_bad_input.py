@@ -46,6 +46,12 @@ CASES = [
      "promtail_user_groups: must be a list, got the string 'adm'"),
     ("promtail", dict(AGENT, monitoring_log_agent="promtail"), ["monitoring_log_stages=regex"],
      "promtail_log_stages"),
+    # The package method's repository key, checked before the repository is written.
+    ("alloy", dict(AGENT, monitoring_log_agent="alloy", alloy_install_method="package",
+                   alloy_repository_key_checksum="sha256:1234"), [], "alloy_repository_key_checksum"),
+    ("promtail", dict(AGENT, monitoring_log_agent="promtail", promtail_install_method="package",
+                      promtail_repository_key_checksum="md5:abc"), [], "promtail_repository_key_checksum"),
+    ("loki", {"loki_repository_key_checksum": "sha256:zz"}, [], "loki_repository_key_checksum"),
 ]
 
 
