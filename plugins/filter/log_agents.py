@@ -17,7 +17,7 @@ description:
     C(promtail_config_problems) (structural problems of a Promtail configuration dict),
     C(alloy_config) (model to Alloy configuration text; options host_metrics, remote_write_url, sigv4,
     scrape_interval, log_level) and C(alloy_config_problems) (structural problems of Alloy configuration text).
-  - C(local_url) (a listen address, optional scheme and path, to the URL a client on the same host uses:
+  - C(local_url) (a listen address, optional scheme and path, to the URL a client on the same host uses;
     a wildcard address is reached on loopback) serves the handlers of the grafana and alloy roles.
   - C(list_variable_problems) (a dict of variable name to value; a message for each value that is not a list,
     such as the string C(-e name=a,b) gives) serves the preflight of the grafana, loki, alloy and promtail roles.
