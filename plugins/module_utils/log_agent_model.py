@@ -108,7 +108,7 @@ def input_problems(inputs):
     else:
         problems.extend(_label_problems("%s_labels" % p, extra))
     # Promtail and Alloy both parse max_age with Go's time.ParseDuration.
-    if inputs.get("journal") and not (go_duration_seconds(str(inputs.get("journal_max_age") or "")) or 0) > 0:
+    if inputs.get("journal") and (go_duration_seconds(str(inputs.get("journal_max_age") or "")) or 0) <= 0:
         problems.append("%s_journal_max_age: must be a duration such as 12h (Go syntax, above zero), got %r"
                         % (p, inputs.get("journal_max_age")))
     stages = inputs.get("stages")

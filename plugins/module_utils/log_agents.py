@@ -17,14 +17,14 @@ import (``module_utils.log_agents``):
 
 from __future__ import annotations
 
-from ansible_collections.monitoring.stack.plugins.module_utils.alloy_config import (  # noqa: F401
+from ansible_collections.monitoring.stack.plugins.module_utils.alloy_config import (
     ALLOY_COMPONENTS,
     alloy_blocks,
     alloy_config,
     describe_alloy,
     validate_alloy,
 )
-from ansible_collections.monitoring.stack.plugins.module_utils.alloy_syntax import (  # noqa: F401
+from ansible_collections.monitoring.stack.plugins.module_utils.alloy_syntax import (
     AlloySyntaxError,
     Block,
     Ref,
@@ -33,7 +33,7 @@ from ansible_collections.monitoring.stack.plugins.module_utils.alloy_syntax impo
     parse_alloy,
     render_alloy,
 )
-from ansible_collections.monitoring.stack.plugins.module_utils.log_agent_model import (  # noqa: F401
+from ansible_collections.monitoring.stack.plugins.module_utils.log_agent_model import (
     AGENTS,
     DEFAULT_STAGES,
     HTTP_URL,
@@ -45,8 +45,36 @@ from ansible_collections.monitoring.stack.plugins.module_utils.log_agent_model i
     model,
     stage_problems,
 )
-from ansible_collections.monitoring.stack.plugins.module_utils.promtail_config import (  # noqa: F401
+from ansible_collections.monitoring.stack.plugins.module_utils.promtail_config import (
     describe_promtail,
     promtail_config,
     validate_promtail,
 )
+
+__all__ = [
+    "AGENTS",
+    "ALLOY_COMPONENTS",
+    "AlloySyntaxError",
+    "Block",
+    "DEFAULT_STAGES",
+    "HTTP_URL",
+    "JOURNAL_JOB",
+    "JOURNAL_RELABEL",
+    "Ref",
+    "STAGE_TYPES",
+    "alloy_blocks",
+    "alloy_config",
+    "alloy_string",
+    "alloy_value",
+    "component_name",
+    "describe_alloy",
+    "describe_promtail",
+    "input_problems",
+    "model",
+    "parse_alloy",
+    "promtail_config",
+    "render_alloy",
+    "stage_problems",
+    "validate_alloy",
+    "validate_promtail",
+]
