@@ -54,6 +54,8 @@ _value:
   type: dict
 """
 
+from collections.abc import Mapping
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.monitoring.stack.plugins.module_utils.grafana_provisioning import (
@@ -67,25 +69,14 @@ from ansible_collections.monitoring.stack.plugins.module_utils.grafana_provision
     role_attribute_path,
     user_problems,
 )
-
-try:
-    from ansible_collections.monitoring.stack.plugins.module_utils.dashboard_transforms import (
-        DashboardError,
-        prepare_dashboard,
-    )
-except ImportError as exc:  # the transforms are another part of the collection
-    DashboardError = ValueError
-    prepare_dashboard = None
-    _TRANSFORMS_ERROR = str(exc)
-else:
-    _TRANSFORMS_ERROR = None
+from ansible_collections.monitoring.stack.plugins.module_utils.dashboard_transforms import (
+    DashboardError,
+    prepare_dashboard,
+)
 
 
 def _dashboard_prepare(text, source, datasource_uids=None, datasources=None, add_environment=False,
                        environment_label="environment"):
-    if prepare_dashboard is None:
-        raise AnsibleFilterError("grafana_dashboard_prepare needs plugins/module_utils/dashboard_transforms.py "
-                                 "(monitoring.stack's dashboard transforms): %s" % _TRANSFORMS_ERROR)
     try:
         dashboard = parse_dashboard(text, source)
         return prepare_dashboard(dashboard, datasource_uids=datasource_uids or {},
@@ -103,6 +94,32 @@ def _to_ini(data):
         raise AnsibleFilterError(str(exc))
 
 
+# The sections the structural checks read: a string there (grafana_ini: {server: x}) would crash them.
+_SECTIONS_READ = ("security", "auth.generic_oauth", "auth.anonymous", "server")
+
+
+def _kind(value):
+    """'str', 'list', 'int'... of a value (Ansible's tagged strings and lists included)."""
+    for kind in (str, bool, int, float, list):
+        if isinstance(value, kind):
+            return kind.__name__
+    return type(value).__name__
+
+
+def _ini_problems(ini, names=None, sections=None):
+    """``ini_problems``, after checking the shape: the sections the role writes (``sections``) and
+    those the checks read must stay ``{key: value}`` mappings. A user's ``grafana_ini: {server: x}``
+    would otherwise replace a whole section with a string (rendered as ``server = x`` in the
+    default section) or crash the checks."""
+    if not isinstance(ini, Mapping):
+        return ["grafana_ini: must be a mapping of sections ({section: {key: value}}), got %s" % _kind(ini)]
+    wanted = set(_SECTIONS_READ) | set(sections or ())
+    shape = ["grafana_ini.%s: must be a mapping of settings ({key: value}) since [%s] is a grafana.ini section, "
+             "got %s" % (section, section, _kind(value))
+             for section, value in ini.items() if section in wanted and not isinstance(value, Mapping)]
+    return shape or ini_problems(ini, names)
+
+
 def _dashboard_problems(dashboards, datasources):
     return dashboard_problems([(item["source"], item["dashboard"]) for item in dashboards or []], datasources)
 
@@ -112,7 +129,7 @@ class FilterModule(object):
         return {
             "grafana_dashboard_prepare": _dashboard_prepare,
             "to_grafana_ini": _to_ini,
-            "grafana_ini_problems": ini_problems,
+            "grafana_ini_problems": _ini_problems,
             "grafana_datasources": normalize_datasources,
             "grafana_datasource_problems": datasource_problems,
             "grafana_dashboard_problems": _dashboard_problems,

@@ -17,8 +17,8 @@ from __future__ import annotations
 import datetime
 import re
 
-_DURATION = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$")
-_UNITS = (365 * 86400, 7 * 86400, 86400, 3600, 60, 1, 0.001)
+from ansible_collections.monitoring.stack.plugins.module_utils.common import prometheus_duration_seconds
+
 STORES = ("tsdb", "boltdb-shipper")
 OBJECT_STORES = ("filesystem", "s3", "gcs", "azure", "swift", "bos", "cos", "alibabacloud", "inmemory")
 SSE_TYPES = ("SSE-KMS", "SSE-S3")
@@ -30,14 +30,12 @@ class LokiConfigError(ValueError):
 
 
 def duration_seconds(value):
-    """Seconds of a Prometheus-style duration (``744h``, ``31d``, ``1w2d``, ``0s``; ``0`` too)."""
-    text = str(value).strip()
-    if text == "0":
-        return 0
-    match = _DURATION.match(text)
-    if not text or not match or not any(match.groups()):
+    """Seconds of a duration of Loki's limits and retention (``744h``, ``31d``, ``1w2d``, ``0s``; ``0``
+    too): Loki parses them as Prometheus durations (prometheus/common model.Duration)."""
+    seconds = prometheus_duration_seconds(str(value).strip())
+    if seconds is None:
         raise LokiConfigError("%r is not a duration (use e.g. 24h, 31d, 744h)" % (value,))
-    return sum(int(group) * unit for group, unit in zip(match.groups(), _UNITS) if group)
+    return seconds
 
 
 def _get(config, path):

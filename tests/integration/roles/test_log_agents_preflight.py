@@ -23,7 +23,6 @@ CASES = [
     ("alloy", {"monitoring_log_agent": "promtail"},
      "monitoring_log_agent: this host runs promtail, but the monitoring.stack.alloy role was applied"),
     ("alloy", {"monitoring_loki_push_url": ""}, "alloy_loki_push_url: required"),
-    ("alloy", {"alloy_install_method": "package"}, "alloy_install_method: package (Grafana's APT repository) is not implemented"),
     ("alloy", {"alloy_listen_address": "12345"}, "alloy_listen_address: must be host:port"),
     ("promtail", {"monitoring_log_stages": [{"type": "labels", "names": ["level"]}]},
      "promtail_log_stages[0].names: 'level' is not extracted"),

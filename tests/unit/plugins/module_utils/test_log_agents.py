@@ -249,9 +249,10 @@ def test_alloy_validator_rejects_broken_configs(text, expected):
 ]], ids=["default-stages", "json-stages"])
 def test_promtail_and_alloy_describe_the_same_collection(stages):
     """Switching monitoring_log_agent changes the agent, not what is collected or how it is labelled."""
+    # (The two models are equal by construction: the model does not depend on the agent. What each
+    # agent is given is pinned by the literal configs of the two tests below.)
     promtail = la.model(_inputs(agent="promtail", role="promtail", prefix="promtail", stages=stages))
     alloy = la.model(_inputs(stages=stages))
-    assert promtail == alloy
     from_promtail = la.describe_promtail(la.promtail_config(promtail))
     from_alloy = la.describe_alloy(la.alloy_config(alloy, remote_write_url="http://127.0.0.64:9090/api/v1/write"))
     assert from_promtail == from_alloy
@@ -262,6 +263,157 @@ def test_promtail_and_alloy_describe_the_same_collection(stages):
     assert [s["type"] for s in from_alloy["files"][0]["stages"]] == [s["type"] for s in (stages or la.DEFAULT_STAGES)]
     assert from_alloy["journal"]["relabel"][0]["target_label"] == "service"
     assert from_alloy["push_url"] == PUSH
+
+
+# One file and the journal with the default stages, as each agent's documentation writes them:
+# Promtail's "Configure Promtail" examples (static_configs with __path__, pipeline_stages regex /
+# labels / structured_metadata, a journal scrape config with max_age, labels and
+# relabel_configs), and Alloy's reference examples of local.file_match + loki.source.file,
+# loki.process stages, loki.relabel "journal" + loki.source.journal (relabel_rules) and
+# loki.write endpoint. Written by hand, not produced by the renderer.
+_SMALL = dict(files=[{"path": "/var/log/photogather/*.log", "service": "photogather-api"}], labels={})
+
+PROMTAIL_EXPECTED = r"""
+server:
+  http_listen_address: 127.0.0.1
+  http_listen_port: 9080
+  grpc_listen_port: 0
+  log_level: info
+positions:
+  filename: /var/lib/promtail/positions.yaml
+clients:
+  - url: http://127.0.0.63:3100/loki/api/v1/push
+    external_labels:
+      environment: prod
+      host: app-1
+scrape_configs:
+  - job_name: photogather_api
+    static_configs:
+      - targets: [localhost]
+        labels:
+          service: photogather-api
+          job: photogather-api
+          __path__: /var/log/photogather/*.log
+    pipeline_stages:
+      - regex:
+          expression: '^\S+(?:\s\S+)?\s+(?P<level>TRACE|DEBUG|INFO|WARN|ERROR|FATAL)\b'
+      - regex:
+          expression: 'traceId[=:]\s*(?P<traceId>[0-9A-Fa-f-]{16,36})'
+      - labels:
+          level: ""
+      - structured_metadata:
+          traceId: ""
+  - job_name: journal
+    journal:
+      max_age: 12h
+      labels:
+        job: systemd-journal
+    relabel_configs:
+      - source_labels: [__journal__systemd_unit]
+        regex: '(.+?)(?:\.service)?'
+        target_label: service
+      - source_labels: [__journal__systemd_unit]
+        target_label: unit
+      - source_labels: [__journal_priority_keyword]
+        target_label: level
+"""
+
+ALLOY_EXPECTED = r"""// Managed by monitoring.stack (Ansible): local changes are overwritten.
+
+logging {
+  level  = "info"
+  format = "logfmt"
+}
+
+local.file_match "photogather_api" {
+  path_targets = [
+    {
+      "__path__" = "/var/log/photogather/*.log",
+      "job" = "photogather-api",
+      "service" = "photogather-api",
+    },
+  ]
+}
+
+loki.source.file "photogather_api" {
+  targets    = local.file_match.photogather_api.targets
+  forward_to = [loki.process.files.receiver]
+}
+
+loki.process "files" {
+  forward_to = [loki.write.default.receiver]
+
+  stage.regex {
+    expression = "^\\S+(?:\\s\\S+)?\\s+(?P<level>TRACE|DEBUG|INFO|WARN|ERROR|FATAL)\\b"
+  }
+
+  stage.regex {
+    expression = "traceId[=:]\\s*(?P<traceId>[0-9A-Fa-f-]{16,36})"
+  }
+
+  stage.labels {
+    values = {
+      "level" = "",
+    }
+  }
+
+  stage.structured_metadata {
+    values = {
+      "traceId" = "",
+    }
+  }
+}
+
+loki.relabel "journal" {
+  forward_to = []
+
+  rule {
+    source_labels = ["__journal__systemd_unit"]
+    regex         = "(.+?)(?:\\.service)?"
+    target_label  = "service"
+  }
+
+  rule {
+    source_labels = ["__journal__systemd_unit"]
+    target_label  = "unit"
+  }
+
+  rule {
+    source_labels = ["__journal_priority_keyword"]
+    target_label  = "level"
+  }
+}
+
+loki.source.journal "journal" {
+  max_age       = "12h"
+  labels        = {
+    "job" = "systemd-journal",
+  }
+  relabel_rules = loki.relabel.journal.rules
+  forward_to    = [loki.write.default.receiver]
+}
+
+loki.write "default" {
+  endpoint {
+    url = "http://127.0.0.63:3100/loki/api/v1/push"
+  }
+
+  external_labels = {
+    "environment" = "prod",
+    "host" = "app-1",
+  }
+}
+"""
+
+
+def test_promtail_config_is_the_documented_shape():
+    mdl = la.model(_inputs(agent="promtail", role="promtail", prefix="promtail", **_SMALL))
+    assert la.promtail_config(mdl) == yaml.safe_load(PROMTAIL_EXPECTED)
+
+
+def test_alloy_config_is_the_documented_shape():
+    mdl = la.model(_inputs(**_SMALL))
+    assert la.alloy_config(mdl).lstrip("\n") == ALLOY_EXPECTED.lstrip("\n")
 
 
 def test_describe_detects_a_difference():
@@ -288,3 +440,27 @@ def test_alloy_validate_accepts_rendered_config(model, tmp_path):
     path.write_text(la.alloy_config(model, remote_write_url="http://127.0.0.64:9090/api/v1/write",
                                     sigv4={"region": "ap-northeast-2"}))
     subprocess.run(["alloy", "validate", str(path)], check=True, timeout=60)
+
+
+# ---------------------------------------------------------------------------- one duration rule
+
+
+@pytest.mark.parametrize("value, accepted", [
+    ("12h", True), ("1.5h", True), ("1h30m", True), ("90s", True), ("500ms", True),
+    ("0", False), ("-5m", False), ("12 hours", False), ("1d", False), ("", False),
+])
+def test_journal_max_age_follows_gos_duration_syntax(value, accepted):
+    """Promtail and Alloy parse max_age with Go's time.ParseDuration (common.go_duration_seconds):
+    no day unit, decimals allowed; the role also refuses zero and negative ages."""
+    problems = [p for p in la.input_problems(_inputs(journal_max_age=value)) if p.startswith("alloy_journal_max_age")]
+    assert (problems == []) is accepted, problems
+
+
+def test_the_split_modules_are_what_log_agents_exports():
+    """module_utils/log_agents.py re-exports the four modules' names: callers keep one import."""
+    from ansible_collections.monitoring.stack.plugins.module_utils import (
+        alloy_config, alloy_syntax, log_agent_model, promtail_config)
+    assert la.model is log_agent_model.model and la.input_problems is log_agent_model.input_problems
+    assert la.promtail_config is promtail_config.promtail_config
+    assert la.parse_alloy is alloy_syntax.parse_alloy and la.Block is alloy_syntax.Block
+    assert la.alloy_config is alloy_config.alloy_config and la.validate_alloy is alloy_config.validate_alloy
