@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import shutil
+import subprocess
+
 import pytest
+import yaml
 
 from ansible_collections.monitoring.stack.plugins.module_utils import alertmanager_config as ac
 
@@ -67,3 +71,48 @@ def test_problems_do_not_print_secrets():
     secret = "https://hooks.slack.com/services/SECRET"
     problems = ac.config_problems(settings(receivers=[{"name": "s", "slack": {"api_url": secret}, "pagerduty": {}}]))
     assert problems and all(secret not in p for p in problems)
+
+
+def _amtool_check(tmp_path, config):
+    """amtool check-config on a rendered config: (return code, everything it printed)."""
+    amtool = shutil.which("amtool")
+    if not amtool:
+        pytest.skip("amtool is not installed: the rendered config cannot be checked by Alertmanager's own tool")
+    path = tmp_path / "alertmanager.yml"
+    path.write_text(yaml.safe_dump(config))
+    proc = subprocess.run([amtool, "check-config", str(path)], capture_output=True, text=True, check=False, timeout=60)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+SENTINEL_HOOK = "https://hooks.slack.com/services/T0SENTINEL/B0SENTINEL/xoxb-SENTINEL-%zz"
+
+
+def test_amtool_rejection_is_redacted_but_keeps_its_reason(tmp_path):
+    config = ac.build_config(settings(receivers=[
+        {"name": "team-slack", "slack": {"api_url": SENTINEL_HOOK, "channel": "#alerts"}},
+        {"name": "on-call", "pagerduty": {"routing_key": "SENTINEL-ROUTING-KEY"}},
+    ], severity_receivers={"critical": "on-call", "warning": "team-slack"}))
+    rc, output = _amtool_check(tmp_path, config)
+    assert rc != 0 and SENTINEL_HOOK in output, output  # amtool itself prints the whole webhook URL
+    redacted = ac.redact_secrets(output, ac.secret_values(config))
+    assert "SENTINEL" not in redacted, redacted
+    assert 'invalid URL escape "%zz"' in redacted, redacted
+    assert "<redacted>" in redacted
+
+
+def test_secret_values_of_every_receiver_kind_and_the_http_client():
+    config = {"global": {"smtp_auth_password": "s-smtp", "slack_api_url": "https://hooks.slack.com/g"},
+              "receivers": [{"name": "r",
+                             "webhook_configs": [{"url": "http://u:s-pw@h/x",
+                                                  "http_config": {"authorization": {"credentials": "s-tok"},
+                                                                  "oauth2": {"client_secret": "s-oauth",
+                                                                             "client_id": "visible"}}}],
+                             "opsgenie_configs": [{"api_key": "s-genie"}],
+                             "email_configs": [{"to": "ops@example.com", "auth_password": "s-mail"}]}]}
+    found = set(ac.secret_values(config))
+    assert {"s-smtp", "https://hooks.slack.com/g", "http://u:s-pw@h/x", "s-tok", "s-oauth", "s-genie",
+            "s-mail"} <= found
+    assert "visible" not in found and "ops@example.com" not in found
+    masked = ac.mask_secrets(config)
+    assert "s-" not in yaml.safe_dump(masked) and "visible" in yaml.safe_dump(masked)
+    assert config["global"]["smtp_auth_password"] == "s-smtp"  # the input is not modified
