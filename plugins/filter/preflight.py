@@ -10,8 +10,10 @@ name: install_problems
 short_description: Problems with a role's install settings
 description:
   - Returns a list of messages, each naming the user's variable; empty when the settings are usable.
-  - Also provides C(listen_address_problems) (input a dict of variable name to C(host:port)) and
-    C(checksum_problems).
+  - Also provides C(listen_address_problems) (input a dict of variable name to C(host:port)),
+    C(checksum_problems), C(local_archive_digest) (the digest a local archive must have, empty
+    when the checksum is a URL or unset) and C(list_problems) (input a role's argument spec
+    options, argument the settings by name: a string where a list is expected is refused).
 positional: prefix, archive_url, checksum, download_on, local_archive
 options:
   _input:
@@ -50,7 +52,9 @@ _value:
 from ansible_collections.monitoring.stack.plugins.module_utils.preflight import (
     checksum_problems,
     install_problems,
+    list_problems,
     listen_address_problems,
+    local_archive_digest,
 )
 
 
@@ -64,4 +68,6 @@ class FilterModule(object):
             "install_problems": _install_problems,
             "listen_address_problems": listen_address_problems,
             "checksum_problems": checksum_problems,
+            "local_archive_digest": local_archive_digest,
+            "list_problems": list_problems,
         }
