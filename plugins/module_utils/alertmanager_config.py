@@ -39,6 +39,8 @@ SEND_RESOLVED = ("slack", "webhook", "pagerduty")
 DURATION = re.compile(r"^(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?$")
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 BLACKHOLE = "blackhole"
+URL_FIELDS = ("api_url", "url", "webhook_url")
+_HTTP_URL = re.compile(r"^https?://[^/\s]+", re.IGNORECASE)
 
 
 def _as_list(value):
@@ -68,6 +70,12 @@ def receiver_problems(receivers):
             for index2, conf in enumerate(_as_list(receiver.get(kind))):
                 if not isinstance(conf, dict) or not any(conf.get(k) for k in needs):
                     problems.append("%s: %s[%d] needs %s" % (item, kind, index2, example))
+                    continue
+                # The URL is a secret (a Slack hook): the message names the field, not the value.
+                for field in URL_FIELDS:
+                    value = conf.get(field)
+                    if isinstance(value, str) and value and not _HTTP_URL.match(value):
+                        problems.append("%s: %s[%d].%s has no scheme (http:// or https://)" % (item, kind, index2, field))
     return problems
 
 

@@ -385,8 +385,31 @@ def file_sd_files(file_sd_targets):
 # Rule packs
 
 
-def rule_problems(available, selected, for_overrides, extra_rules, pack_alerts):
-    """available: pack names; pack_alerts: {pack: [alert names]} of the selected known packs."""
+def _extra_rule_problems(item, rule, expr_error):
+    if not isinstance(rule, dict):
+        return ["%s: a rule is a mapping {alert or record, expr, ...}, got %r" % (item, rule)]
+    name = rule.get("alert") or rule.get("record")
+    if not name:
+        return ["%s: needs alert or record" % item]
+    item = "%s (%s)" % (item, name)
+    expr = rule.get("expr")
+    if expr in (None, ""):
+        return ["%s: needs expr" % item]
+    problems = []
+    error = expr_error(str(expr)) if expr_error else None
+    if error:
+        problems.append("%s: invalid PromQL in expr: %s" % (item, error))
+    if "for" in rule and not is_duration(rule["for"]):
+        problems.append("%s: for: %r is not a duration" % (item, rule["for"]))
+    return problems
+
+
+def rule_problems(available, selected, for_overrides, extra_rules, pack_alerts, expr_error=None):
+    """available: pack names; pack_alerts: {pack: [alert names]} of the selected known packs.
+
+    ``expr_error(expr)`` returns why a PromQL expression does not parse (None when it does); the
+    filter plugin passes a real parser, so that bad extra rules fail in preflight, not at write.
+    """
     problems = []
     if not isinstance(selected, list):
         return ["prometheus_rule_packs: must be a list of pack names (%s)" % ", ".join(sorted(available))]
@@ -403,7 +426,9 @@ def rule_problems(available, selected, for_overrides, extra_rules, pack_alerts):
         if not isinstance(group, dict) or not group.get("name") or not isinstance(group.get("rules"), list):
             problems.append("prometheus_extra_rules[%d]: a rule group needs name and a list of rules" % index)
             continue
-        for rule in group["rules"]:
+        for rule_index, rule in enumerate(group["rules"]):
+            problems.extend(_extra_rule_problems("prometheus_extra_rules[%d].rules[%d]" % (index, rule_index),
+                                                 rule, expr_error))
             if isinstance(rule, dict) and rule.get("alert"):
                 alerts.add(rule["alert"])
     for alert, duration in sorted((for_overrides or {}).items()):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import yaml
 
@@ -45,3 +47,27 @@ def test_hosts_from_groups_and_hostvars():
     assert [h["name"] for h in hosts] == ["app1", "mon"]
     assert hosts[0]["address"] == "10.0.0.1" and hosts[0]["in_scrape_groups"] and not hosts[1]["in_scrape_groups"]
     assert hosts[1]["in_alertmanager_groups"] and hosts[1]["address"] == "mon"
+
+
+BROKEN = [{"name": "mine", "rules": [{"alert": "Broken", "expr": "rate(http_requests_total[5m]"},
+                                     {"alert": "Fine", "expr": "sum by (job) (rate(http_requests_total[5m])) > 1"}]}]
+
+
+@pytest.mark.parametrize("parser", ["promql_parser", "promtool"])
+def test_extra_rules_with_invalid_promql_fail_preflight(monkeypatch, parser):
+    if parser == "promtool":
+        if not shutil.which("promtool"):
+            pytest.skip("promtool is not installed: the fallback parser cannot run")
+        monkeypatch.setattr(f, "promql_parser", None)
+    elif f.promql_parser is None:
+        pytest.skip("the promql-parser package is not installed")
+    (problem,) = f.prometheus_rule_problems(["service"], {}, BROKEN)
+    assert problem.startswith("prometheus_extra_rules[0].rules[0] (Broken): invalid PromQL in expr: "), problem
+    assert f.prometheus_promql_checked()
+
+
+def test_without_a_parser_preflight_says_so(monkeypatch):
+    monkeypatch.setattr(f, "promql_parser", None)
+    monkeypatch.setattr(f.shutil, "which", lambda name: None)
+    assert not f.prometheus_promql_checked()
+    assert f.prometheus_rule_problems(["service"], {}, BROKEN) == []

@@ -61,6 +61,10 @@ def test_routing_by_severity_with_receivers_by_kind_and_blackhole_default():
     ({"group_by": ["bad-label"]}, "alertmanager_group_by: 'bad-label'"),
     ({"cluster_peers": ["10.0.0.1:9094"]}, "alertmanager_cluster_peers: needs alertmanager_cluster_listen_address"),
     ({"templates": {"x.txt": ""}}, "alertmanager_templates: 'x.txt'"),
+    ({"receivers": [{"name": "w", "webhook": {"url": "127.0.0.1:5001/hook"}}]},
+     "alertmanager_receivers[0] (w): webhook[0].url has no scheme (http:// or https://)"),
+    ({"receivers": [{"name": "s", "slack": [{"api_url": "https://hooks.slack.com/x"}, {"api_url": "hooks.slack.com/y"}]}]},
+     "alertmanager_receivers[0] (s): slack[1].api_url has no scheme"),
 ])
 def test_problems_name_the_variable(change, expected):
     problems = ac.config_problems(settings(**change))
@@ -71,6 +75,8 @@ def test_problems_do_not_print_secrets():
     secret = "https://hooks.slack.com/services/SECRET"
     problems = ac.config_problems(settings(receivers=[{"name": "s", "slack": {"api_url": secret}, "pagerduty": {}}]))
     assert problems and all(secret not in p for p in problems)
+    problems = ac.config_problems(settings(receivers=[{"name": "w", "webhook": {"url": "hooks.example.com/SECRET"}}]))
+    assert problems and all("SECRET" not in p for p in problems)
 
 
 def _amtool_check(tmp_path, config):

@@ -184,6 +184,27 @@ def test_rule_problems():
         "prometheus_extra_rules[0]: a rule group needs name and a list of rules"]
 
 
+def test_extra_rules_are_parsed_by_the_given_promql_checker():
+    seen = []
+
+    def checker(expr):
+        seen.append(expr)
+        return "unclosed left parenthesis" if expr.count("(") != expr.count(")") else None
+
+    extra = [{"name": "mine", "rules": [{"alert": "Ok", "expr": "up == 0", "for": "1m"},
+                                        {"alert": "Broken", "expr": "rate(x[5m]"},
+                                        {"record": "job:x:rate5m"},
+                                        {"expr": "up"},
+                                        {"alert": "SlowFor", "expr": "up", "for": "a while"}]}]
+    assert pc.rule_problems(["service"], ["service"], {}, extra, {}, checker) == [
+        "prometheus_extra_rules[0].rules[1] (Broken): invalid PromQL in expr: unclosed left parenthesis",
+        "prometheus_extra_rules[0].rules[2] (job:x:rate5m): needs expr",
+        "prometheus_extra_rules[0].rules[3]: needs alert or record",
+        "prometheus_extra_rules[0].rules[4] (SlowFor): for: 'a while' is not a duration",
+    ]
+    assert seen == ["up == 0", "rate(x[5m]", "up"]  # a rule without a name is not parsed
+
+
 def test_web_users_keep_a_matching_hash_and_rehash_a_changed_password():
     made = []
 
