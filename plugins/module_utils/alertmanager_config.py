@@ -49,8 +49,9 @@ def _as_list(value):
     return list(value) if isinstance(value, list) else [value]
 
 
-def receiver_problems(receivers):
+def receiver_problems(receivers, global_settings=None):
     problems, names = [], set()
+    global_settings = global_settings if isinstance(global_settings, dict) else {}
     if not isinstance(receivers, list):
         return ["alertmanager_receivers: must be a list of {name, slack|pagerduty|email|webhook}"]
     for index, receiver in enumerate(receivers):
@@ -71,6 +72,12 @@ def receiver_problems(receivers):
                 if not isinstance(conf, dict) or not any(conf.get(k) for k in needs):
                     problems.append("%s: %s[%d] needs %s" % (item, kind, index2, example))
                     continue
+                if kind == "email":
+                    # Alertmanager refuses an email receiver with no SMTP server or sender.
+                    for field in ("smarthost", "from"):
+                        if not conf.get(field) and not global_settings.get("smtp_" + field):
+                            problems.append("%s: email[%d] needs %s (or alertmanager_global.smtp_%s)" % (
+                                item, index2, field, field))
                 # The URL is a secret (a Slack hook): the message names the field, not the value.
                 for field in URL_FIELDS:
                     value = conf.get(field)
@@ -86,7 +93,7 @@ def is_duration(value):
 
 def config_problems(settings):
     receivers = settings.get("receivers") or []
-    problems = receiver_problems(receivers)
+    problems = receiver_problems(receivers, settings.get("global"))
     names = {r.get("name") for r in receivers if isinstance(r, dict)} | {BLACKHOLE}
     route_receiver = settings.get("route_receiver")
     if route_receiver not in names:

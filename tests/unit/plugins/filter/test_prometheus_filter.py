@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from ansible_collections.monitoring.stack.plugins.filter import prometheus as f
+from tests.support.real_tools import promtool_check_rules
 
 
 def test_pack_names_come_from_the_rules_directory():
@@ -16,7 +17,7 @@ def test_pack_names_come_from_the_rules_directory():
 
 
 def test_rule_file_from_the_shipped_packs_with_override():
-    out = f.prometheus_rule_file(["service"], {"ServiceDown": "15s"}, [])
+    out = promtool_check_rules(f.prometheus_rule_file(["service"], {"ServiceDown": "15s"}, []))
     (rule,) = out["groups"][0]["rules"]
     assert rule["alert"] == "ServiceDown" and rule["for"] == "15s"
     assert "{{ $labels.instance }}" in rule["annotations"]["summary"]

@@ -7,9 +7,10 @@ import pytest
 import yaml
 
 from ansible_collections.monitoring.stack.plugins.module_utils import alertmanager_config as ac
+from tests.support.real_tools import amtool_check_config
 
 BASE = {
-    "global": {}, "route_receiver": "blackhole", "severity_receivers": {}, "extra_routes": [],
+    "global": {"smtp_smarthost": "127.0.0.1:25", "smtp_from": "alertmanager@example.com"}, "route_receiver": "blackhole", "severity_receivers": {}, "extra_routes": [],
     "group_by": ["alertname", "environment", "service"], "group_wait": "30s", "group_interval": "5m",
     "repeat_interval": "4h", "templates": {}, "templates_dir": "/etc/alertmanager/templates",
     "inhibit_rules": [{"source_matchers": ['severity="critical"'], "target_matchers": ['severity="warning"'],
@@ -31,8 +32,8 @@ def settings(**kw):
 
 
 def test_routing_by_severity_with_receivers_by_kind_and_blackhole_default():
-    config = ac.build_config(settings(severity_receivers={"critical": "on-call", "warning": "team-slack"},
-                                      templates={"slack.tmpl": "x"}))
+    config = amtool_check_config(ac.build_config(settings(severity_receivers={"critical": "on-call", "warning": "team-slack"},
+                                                          templates={"slack.tmpl": "x"})))
     assert config["route"]["receiver"] == "blackhole"
     assert config["route"]["routes"] == [{"receiver": "on-call", "matchers": ['severity="critical"']},
                                          {"receiver": "team-slack", "matchers": ['severity="warning"']}]
@@ -61,6 +62,9 @@ def test_routing_by_severity_with_receivers_by_kind_and_blackhole_default():
     ({"group_by": ["bad-label"]}, "alertmanager_group_by: 'bad-label'"),
     ({"cluster_peers": ["10.0.0.1:9094"]}, "alertmanager_cluster_peers: needs alertmanager_cluster_listen_address"),
     ({"templates": {"x.txt": ""}}, "alertmanager_templates: 'x.txt'"),
+    ({"global": {}}, "alertmanager_receivers[2] (mail): email[0] needs smarthost (or alertmanager_global.smtp_smarthost)"),
+    ({"global": {"smtp_smarthost": "127.0.0.1:25"}},
+     "alertmanager_receivers[2] (mail): email[0] needs from (or alertmanager_global.smtp_from)"),
     ({"receivers": [{"name": "w", "webhook": {"url": "127.0.0.1:5001/hook"}}]},
      "alertmanager_receivers[0] (w): webhook[0].url has no scheme (http:// or https://)"),
     ({"receivers": [{"name": "s", "slack": [{"api_url": "https://hooks.slack.com/x"}, {"api_url": "hooks.slack.com/y"}]}]},
@@ -69,6 +73,13 @@ def test_routing_by_severity_with_receivers_by_kind_and_blackhole_default():
 def test_problems_name_the_variable(change, expected):
     problems = ac.config_problems(settings(**change))
     assert any(expected in p for p in problems), problems
+
+
+def test_email_with_its_own_smarthost_and_from_needs_no_global():
+    mail = {"name": "mail", "email": {"to": "ops@example.com", "smarthost": "127.0.0.1:25", "from": "am@example.com"}}
+    config = amtool_check_config(ac.build_config(settings(**{"global": {}, "receivers": [mail]})))
+    assert config["receivers"][0]["email_configs"][0]["smarthost"] == "127.0.0.1:25"
+    assert ac.config_problems(settings(**{"global": {}, "receivers": [mail]})) == []
 
 
 def test_problems_do_not_print_secrets():
