@@ -20,7 +20,9 @@ description:
     the C(promql-parser) Python package, else C(promtool) on the controller),
     C(prometheus_promql_checked) (whether the controller can parse PromQL), C(prometheus_rule_pack_names),
     C(prometheus_file_sd) (file_sd target files), C(prometheus_web_users) and
-    C(prometheus_web_config) (basic auth users with bcrypt hashes that stay the same across runs).
+    C(prometheus_web_config) (basic auth users with bcrypt hashes that stay the same across runs),
+    C(connect_address) and C(local_url) (where a client on the same host reaches a listen address:
+    C(0.0.0.0:9090) -> C(127.0.0.1:9090); C(local_url(scheme, path)) -> C(http://127.0.0.1:9090/path)).
 positional: hosts
 options:
   _input:
@@ -61,6 +63,7 @@ except ImportError:
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.monitoring.stack.plugins.module_utils import prometheus_config as pc
+from ansible_collections.monitoring.stack.plugins.module_utils.common import connect_address, local_url
 
 RULES_DIR = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "rules"))
 _BCRYPT_ALPHABET = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -225,4 +228,6 @@ class FilterModule(object):
             "prometheus_file_sd": prometheus_file_sd,
             "prometheus_web_users": prometheus_web_users,
             "prometheus_web_config": prometheus_web_config,
+            "connect_address": connect_address,
+            "local_url": local_url,
         }

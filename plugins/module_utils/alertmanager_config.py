@@ -28,6 +28,11 @@ import json
 import re
 from urllib.parse import urlsplit
 
+from ansible_collections.monitoring.stack.plugins.module_utils.common import (
+    LABEL_NAME,
+    is_prometheus_duration as is_duration,
+)
+
 KINDS = {
     "slack": ("slack_configs", ("api_url", "api_url_file"), "api_url"),
     "pagerduty": ("pagerduty_configs", ("routing_key", "service_key", "routing_key_file", "service_key_file"),
@@ -36,8 +41,6 @@ KINDS = {
     "webhook": ("webhook_configs", ("url", "url_file"), "url"),
 }
 SEND_RESOLVED = ("slack", "webhook", "pagerduty")
-DURATION = re.compile(r"^(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?$")
-LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 BLACKHOLE = "blackhole"
 URL_FIELDS = ("api_url", "url", "webhook_url")
 _HTTP_URL = re.compile(r"^https?://[^/\s]+", re.IGNORECASE)
@@ -84,11 +87,6 @@ def receiver_problems(receivers, global_settings=None):
                     if isinstance(value, str) and value and not _HTTP_URL.match(value):
                         problems.append("%s: %s[%d].%s has no scheme (http:// or https://)" % (item, kind, index2, field))
     return problems
-
-
-def is_duration(value):
-    text = str(value if value is not None else "")
-    return bool(text) and DURATION.match(text) is not None
 
 
 def config_problems(settings):

@@ -13,6 +13,9 @@ import json
 import re
 
 INSTALL_METHODS = ("package", "archive", "local")
+# ansible_facts.architecture -> the name release archives use (Go's GOARCH), for every role.
+RELEASE_ARCHITECTURES = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "armv7", "armv6l": "armv6",
+                         "i386": "386", "i686": "386", "ppc64le": "ppc64le", "s390x": "s390x"}
 DOWNLOAD_PLACES = ("target", "controller")
 
 _URL = re.compile(r"^(https?|ftp|file)://", re.IGNORECASE)
@@ -120,3 +123,11 @@ def listen_address_problems(addresses):
         if not match or not 1 <= int(match.group("port")) <= 65535:
             problems.append("%s: must be host:port (e.g. 0.0.0.0:9100 or [::1]:9100), got %r" % (name, value))
     return problems
+
+
+def release_arch(architecture):
+    """The release-archive name of a machine architecture (``x86_64`` -> ``amd64``); an unknown
+    one is returned as it is, ``unknown`` when facts are not gathered yet."""
+    if not architecture:
+        return "unknown"
+    return RELEASE_ARCHITECTURES.get(str(architecture), str(architecture))

@@ -21,44 +21,27 @@ from __future__ import annotations
 import copy
 import re
 
-LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-DURATION = re.compile(r"^(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?$")
+from ansible_collections.monitoring.stack.plugins.module_utils.common import (
+    LABEL_NAME,
+    is_prometheus_duration as is_duration,
+    prometheus_duration_seconds as duration_seconds,
+    WILDCARD_HOSTS,
+    split_address,
+)
+
 SIZE = re.compile(r"^[0-9]+(B|KB|MB|GB|TB|PB|EB)$")
 JOB_NAME = re.compile(r"^[a-zA-Z0-9_.:-]+$")
-WILDCARD_ADDRESSES = ("", "0.0.0.0", "::", "[::]")
 NODE_JOB = "node"
 SELF_JOB = "prometheus"
-
-
-def is_duration(value):
-    text = str(value if value is not None else "")
-    return bool(text) and DURATION.match(text) is not None
-
-
-_UNITS = (("y", 365 * 86400), ("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1), ("ms", 0.001))
-
-
-def duration_seconds(value):
-    """Seconds of a Prometheus duration ('1h30m' -> 5400.0); None when it is not one."""
-    match = DURATION.match(str(value or ""))
-    if not value or not match:
-        return None
-    groups = match.groups()
-    return sum(int(groups[2 * i + 1]) * factor for i, (_unit, factor) in enumerate(_UNITS) if groups[2 * i + 1])
 
 
 def is_size(value):
     return SIZE.match(str(value if value is not None else "")) is not None
 
 
-def split_address(address):
-    """'host:port' -> (host, port string); '[::1]:9100' -> ('[::1]', '9100')."""
-    host, _sep, port = str(address).rpartition(":")
-    return host, port
-
-
 def _connect_host(listen_host, host):
-    if listen_host in WILDCARD_ADDRESSES:
+    # A wildcard listener is reached from another host at that host's address.
+    if listen_host in WILDCARD_HOSTS:
         return host.get("address") or host["name"]
     return listen_host
 

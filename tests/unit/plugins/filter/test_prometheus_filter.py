@@ -72,3 +72,14 @@ def test_without_a_parser_preflight_says_so(monkeypatch):
     monkeypatch.setattr(f.shutil, "which", lambda name: None)
     assert not f.prometheus_promql_checked()
     assert f.prometheus_rule_problems(["service"], {}, BROKEN) == []
+
+
+@pytest.mark.parametrize("listen, url", [
+    ("0.0.0.0:9090", "http://127.0.0.1:9090"), (":9093", "http://127.0.0.1:9093"),
+    ("[::]:9090", "http://[::1]:9090"), ("127.0.0.31:19090", "http://127.0.0.31:19090"),
+])
+def test_the_roles_reach_their_own_listen_address_on_loopback(listen, url):
+    filters = f.FilterModule().filters()
+    assert filters["local_url"](listen) == url
+    assert filters["local_url"](listen, "https", "/-/reload") == url.replace("http:", "https:") + "/-/reload"
+    assert filters["connect_address"](listen) == url.split("://", 1)[1]

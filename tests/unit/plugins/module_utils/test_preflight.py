@@ -8,6 +8,7 @@ from ansible_collections.monitoring.stack.plugins.module_utils.preflight import 
     list_problems,
     listen_address_problems,
     local_archive_digest,
+    release_arch,
 )
 
 GOOD = "sha256:" + "a" * 64
@@ -93,3 +94,12 @@ def test_bad_listen_addresses(value):
 
 def test_checksum_empty_is_not_a_problem_by_itself():
     assert checksum_problems("x", "") == []
+
+
+@pytest.mark.parametrize("machine, release", [
+    ("x86_64", "amd64"), ("aarch64", "arm64"), ("armv7l", "armv7"), ("ppc64le", "ppc64le"), ("s390x", "s390x"),
+    ("riscv64", "riscv64"), (None, "unknown"),
+])
+def test_release_arch_is_the_one_architecture_map(machine, release):
+    # The names of the upstream release archives, e.g. node_exporter-1.8.2.linux-arm64.tar.gz.
+    assert release_arch(machine) == release
