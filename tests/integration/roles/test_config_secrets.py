@@ -85,7 +85,7 @@ def test_prometheus_config_is_0640_and_diff_masks_its_secrets(playbook, tmp_path
     for result in (first, second):
         assert SENTINEL not in _all_output(result)
     # --diff stays useful: the masked diff is shown, with the fields that are not secret.
-    diff = second.result("monitoring.stack.install : Show the change of prometheus.yml (secrets masked)")
+    diff = second.result("monitoring.stack.install : Show the change with its secrets masked of prometheus.yml")
     assert diff["changed"] is True
     (change,) = diff["diff"]
     assert "visible-client" in change["after"] and "<redacted>" in change["after"] and "<redacted>" in change["before"]
