@@ -13,7 +13,7 @@ description:
   - Also provides C(listen_address_problems) (input a dict of variable name to C(host:port)),
     C(checksum_problems), C(local_archive_digest) (the digest a local archive must have, empty
     when the checksum is a URL or unset) and C(list_problems) (input a role's argument spec
-    options, argument the settings by name: a string where a list is expected is refused) and
+    options, argument the settings by name; a string where a list is expected is refused) and
     C(release_arch) (the one architecture map of the collection, C(x86_64) -> C(amd64),
     C(aarch64) -> C(arm64), used in every role's release archive URL).
 positional: prefix, archive_url, checksum, download_on, local_archive

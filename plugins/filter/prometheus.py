@@ -21,7 +21,7 @@ description:
     C(prometheus_promql_checked) (whether the controller can parse PromQL), C(prometheus_rule_pack_names),
     C(prometheus_file_sd) (file_sd target files), C(prometheus_web_users) and
     C(prometheus_web_config) (basic auth users with bcrypt hashes that stay the same across runs),
-    C(connect_address) and C(local_url) (where a client on the same host reaches a listen address:
+    C(connect_address) and C(local_url) (where a client on the same host reaches a listen address,
     C(0.0.0.0:9090) -> C(127.0.0.1:9090); C(local_url(scheme, path)) -> C(http://127.0.0.1:9090/path)).
 positional: hosts
 options:
