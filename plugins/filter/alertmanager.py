@@ -11,7 +11,11 @@ short_description: The alertmanager.yml of the alertmanager role, as data
 description:
   - Builds the Alertmanager configuration - receivers by kind (slack, pagerduty, email, webhook),
     a routing tree by the C(severity) label, grouping, inhibition rules and templates.
-  - Also provides C(alertmanager_config_problems) (preflight messages naming the variable to fix).
+  - Also provides C(alertmanager_config_problems) (preflight messages naming the variable to fix),
+    C(secret_values) (every secret string of a config; C(keys=prometheus) for the HTTP client
+    fields of a Prometheus config only), C(mask_secrets) (a copy with each secret replaced by
+    C(<redacted>), for diffs) and C(redact_secrets) (a validator message with the given secrets
+    replaced by C(<redacted>)).
 options:
   _input:
     description: Settings of the role (see the role's vars/main.yml C(_alertmanager_settings)).
@@ -21,6 +25,7 @@ options:
 
 EXAMPLES = r"""
 config: "{{ _alertmanager_settings | monitoring.stack.alertmanager_config }}"
+message: "{{ amtool_output | monitoring.stack.redact_secrets(config | monitoring.stack.secret_values) }}"
 """
 
 RETURN = r"""
@@ -40,9 +45,27 @@ def alertmanager_config_problems(settings):
     return ac.config_problems(settings)
 
 
+_SECRET_KEYS = {"alertmanager": ac.RECEIVER_SECRET_KEYS, "prometheus": ac.HTTP_CLIENT_SECRET_KEYS}
+
+
+def secret_values(data, keys="alertmanager"):
+    return ac.secret_values(data, _SECRET_KEYS[keys])
+
+
+def mask_secrets(data, keys="alertmanager"):
+    return ac.mask_secrets(data, _SECRET_KEYS[keys])
+
+
+def redact_secrets(text, secrets):
+    return ac.redact_secrets(text, secrets)
+
+
 class FilterModule(object):
     def filters(self):
         return {
             "alertmanager_config": alertmanager_config,
             "alertmanager_config_problems": alertmanager_config_problems,
+            "secret_values": secret_values,
+            "mask_secrets": mask_secrets,
+            "redact_secrets": redact_secrets,
         }

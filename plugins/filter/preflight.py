@@ -10,8 +10,12 @@ name: install_problems
 short_description: Problems with a role's install settings
 description:
   - Returns a list of messages, each naming the user's variable; empty when the settings are usable.
-  - Also provides C(listen_address_problems) (input a dict of variable name to C(host:port)) and
-    C(checksum_problems).
+  - Also provides C(listen_address_problems) (input a dict of variable name to C(host:port)),
+    C(checksum_problems), C(local_archive_digest) (the digest a local archive must have, empty
+    when the checksum is a URL or unset) and C(list_problems) (input a role's argument spec
+    options, argument the settings by name; a string where a list is expected is refused) and
+    C(release_arch) (the one architecture map of the collection, C(x86_64) -> C(amd64),
+    C(aarch64) -> C(arm64), used in every role's release archive URL).
 positional: prefix, archive_url, checksum, download_on, local_archive
 options:
   _input:
@@ -50,7 +54,10 @@ _value:
 from ansible_collections.monitoring.stack.plugins.module_utils.preflight import (
     checksum_problems,
     install_problems,
+    list_problems,
     listen_address_problems,
+    local_archive_digest,
+    release_arch,
 )
 
 
@@ -64,4 +71,7 @@ class FilterModule(object):
             "install_problems": _install_problems,
             "listen_address_problems": listen_address_problems,
             "checksum_problems": checksum_problems,
+            "local_archive_digest": local_archive_digest,
+            "list_problems": list_problems,
+            "release_arch": release_arch,
         }

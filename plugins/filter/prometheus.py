@@ -16,9 +16,13 @@ description:
     C(prometheus_hosts) (inventory groups and hostvars to plain host data),
     C(prometheus_config_problems) (preflight messages naming the variable to fix),
     C(prometheus_rule_problems) and C(prometheus_rule_file) (rule packs from the collection's
-    C(rules/) directory, C(for:) overrides, extra rules), C(prometheus_rule_pack_names),
+    C(rules/) directory, C(for:) overrides, extra rules; the PromQL of extra rules is parsed with
+    the C(promql-parser) Python package, else C(promtool) on the controller),
+    C(prometheus_promql_checked) (whether the controller can parse PromQL), C(prometheus_rule_pack_names),
     C(prometheus_file_sd) (file_sd target files), C(prometheus_web_users) and
-    C(prometheus_web_config) (basic auth users with bcrypt hashes that stay the same across runs).
+    C(prometheus_web_config) (basic auth users with bcrypt hashes that stay the same across runs),
+    C(connect_address) and C(local_url) (where a client on the same host reaches a listen address,
+    C(0.0.0.0:9090) -> C(127.0.0.1:9090); C(local_url(scheme, path)) -> C(http://127.0.0.1:9090/path)).
 positional: hosts
 options:
   _input:
@@ -46,11 +50,20 @@ import ctypes
 import ctypes.util
 import os
 import secrets
+import shutil
+import subprocess
+import tempfile
 
 import yaml
 
+try:
+    import promql_parser
+except ImportError:
+    promql_parser = None
+
 from ansible.errors import AnsibleFilterError
 from ansible_collections.monitoring.stack.plugins.module_utils import prometheus_config as pc
+from ansible_collections.monitoring.stack.plugins.module_utils.common import connect_address, local_url
 
 RULES_DIR = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "rules"))
 _BCRYPT_ALPHABET = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -140,13 +153,49 @@ def _load_packs(selected, rules_dir):
     return packs
 
 
+def _promtool_expr_error(promtool, expr):
+    """Why promtool rejects ``expr`` (as the expr of a one-rule group), or None."""
+    with tempfile.TemporaryDirectory(prefix="ms-promql-") as tmp:
+        path = os.path.join(tmp, "rule.yml")
+        with open(path, "w") as handle:
+            yaml.safe_dump({"groups": [{"name": "check", "rules": [{"record": "check", "expr": expr}]}]}, handle)
+        proc = subprocess.run([promtool, "check", "rules", path], capture_output=True, text=True, check=False,
+                              timeout=60)
+    if proc.returncode == 0:
+        return None
+    lines = [line.strip() for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+    return lines[-1] if lines else "rejected by promtool"
+
+
+def promql_checker():
+    """A function expr -> error (None when it parses): the promql-parser package, else promtool
+    on the controller. None when neither exists; the caller then says the rules are not parsed."""
+    if promql_parser is not None:
+        def parse(expr):
+            try:
+                promql_parser.parse(expr)
+            except ValueError as exc:
+                return str(exc)
+            return None
+        return parse
+    promtool = shutil.which("promtool")
+    if promtool:
+        return lambda expr: _promtool_expr_error(promtool, expr)
+    return None
+
+
 def prometheus_rule_problems(selected, for_overrides=None, extra_rules=None, rules_dir=None):
     directory = rules_dir or RULES_DIR
     available = prometheus_rule_pack_names(rules_dir=directory)
     known = [name for name in (selected if isinstance(selected, list) else []) if name in available]
     alerts = {name: [r.get("alert") for g in data.get("groups") or [] for r in g.get("rules") or []]
               for name, data in _load_packs(known, directory).items()}
-    return pc.rule_problems(available, selected, for_overrides or {}, extra_rules or [], alerts)
+    return pc.rule_problems(available, selected, for_overrides or {}, extra_rules or [], alerts, promql_checker())
+
+
+def prometheus_promql_checked(_ignored=None):
+    """True when the controller can parse PromQL (preflight warns visibly when it cannot)."""
+    return promql_checker() is not None
 
 
 def prometheus_rule_file(selected, for_overrides=None, extra_rules=None, rules_dir=None):
@@ -174,8 +223,11 @@ class FilterModule(object):
             "prometheus_config_problems": prometheus_config_problems,
             "prometheus_rule_pack_names": prometheus_rule_pack_names,
             "prometheus_rule_problems": prometheus_rule_problems,
+            "prometheus_promql_checked": prometheus_promql_checked,
             "prometheus_rule_file": prometheus_rule_file,
             "prometheus_file_sd": prometheus_file_sd,
             "prometheus_web_users": prometheus_web_users,
             "prometheus_web_config": prometheus_web_config,
+            "connect_address": connect_address,
+            "local_url": local_url,
         }

@@ -24,7 +24,14 @@ same alertname and instance fires.
 from __future__ import annotations
 
 import copy
+import json
 import re
+from urllib.parse import urlsplit
+
+from ansible_collections.monitoring.stack.plugins.module_utils.common import (
+    LABEL_NAME,
+    is_prometheus_duration as is_duration,
+)
 
 KINDS = {
     "slack": ("slack_configs", ("api_url", "api_url_file"), "api_url"),
@@ -34,9 +41,9 @@ KINDS = {
     "webhook": ("webhook_configs", ("url", "url_file"), "url"),
 }
 SEND_RESOLVED = ("slack", "webhook", "pagerduty")
-DURATION = re.compile(r"^(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?$")
-LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 BLACKHOLE = "blackhole"
+URL_FIELDS = ("api_url", "url", "webhook_url")
+_HTTP_URL = re.compile(r"^https?://[^/\s]+", re.IGNORECASE)
 
 
 def _as_list(value):
@@ -45,8 +52,9 @@ def _as_list(value):
     return list(value) if isinstance(value, list) else [value]
 
 
-def receiver_problems(receivers):
+def receiver_problems(receivers, global_settings=None):
     problems, names = [], set()
+    global_settings = global_settings if isinstance(global_settings, dict) else {}
     if not isinstance(receivers, list):
         return ["alertmanager_receivers: must be a list of {name, slack|pagerduty|email|webhook}"]
     for index, receiver in enumerate(receivers):
@@ -66,17 +74,24 @@ def receiver_problems(receivers):
             for index2, conf in enumerate(_as_list(receiver.get(kind))):
                 if not isinstance(conf, dict) or not any(conf.get(k) for k in needs):
                     problems.append("%s: %s[%d] needs %s" % (item, kind, index2, example))
+                    continue
+                if kind == "email":
+                    # Alertmanager refuses an email receiver with no SMTP server or sender.
+                    for field in ("smarthost", "from"):
+                        if not conf.get(field) and not global_settings.get("smtp_" + field):
+                            problems.append("%s: email[%d] needs %s (or alertmanager_global.smtp_%s)" % (
+                                item, index2, field, field))
+                # The URL is a secret (a Slack hook): the message names the field, not the value.
+                for field in URL_FIELDS:
+                    value = conf.get(field)
+                    if isinstance(value, str) and value and not _HTTP_URL.match(value):
+                        problems.append("%s: %s[%d].%s has no scheme (http:// or https://)" % (item, kind, index2, field))
     return problems
-
-
-def is_duration(value):
-    text = str(value if value is not None else "")
-    return bool(text) and DURATION.match(text) is not None
 
 
 def config_problems(settings):
     receivers = settings.get("receivers") or []
-    problems = receiver_problems(receivers)
+    problems = receiver_problems(receivers, settings.get("global"))
     names = {r.get("name") for r in receivers if isinstance(r, dict)} | {BLACKHOLE}
     route_receiver = settings.get("route_receiver")
     if route_receiver not in names:
@@ -146,3 +161,105 @@ def build_config(settings):
     if settings.get("inhibit_rules"):
         config["inhibit_rules"] = copy.deepcopy(settings["inhibit_rules"])
     return config
+
+
+# ---------------------------------------------------------------------------------------------
+# Secrets: never shown in a message or a diff
+
+# Fields of prometheus/common's HTTP client (shared by Prometheus scrape, remote_write and
+# Alertmanager's http_config) that hold a secret; every string under them is one.
+HTTP_CLIENT_SECRET_KEYS = frozenset((
+    "password", "credentials", "client_secret", "bearer_token", "secret_key", "access_key",
+    "headers", "http_headers", "proxy_connect_header",
+))
+# Receiver fields: webhook URLs are credentials (anyone holding a Slack hook URL can post).
+RECEIVER_SECRET_KEYS = HTTP_CLIENT_SECRET_KEYS | frozenset((
+    "api_url", "url", "webhook_url", "slack_api_url", "routing_key", "service_key", "api_key", "api_secret",
+    "auth_password", "auth_secret", "smtp_auth_password", "smtp_auth_secret", "token", "bot_token", "user_key",
+    "opsgenie_api_key", "victorops_api_key", "wechat_api_secret", "telegram_bot_token", "integration_key",
+))
+REDACTED = "<redacted>"
+_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:\s]*:)(?P<password>[^/@\s]+)@")
+
+
+def _strings(value):
+    if isinstance(value, dict):
+        for item in value.values():
+            for text in _strings(item):
+                yield text
+    elif isinstance(value, list):
+        for item in value:
+            for text in _strings(item):
+                yield text
+    elif isinstance(value, str) and value:
+        yield value
+
+
+def secret_values(data, keys=RECEIVER_SECRET_KEYS):
+    """Every secret string in a config: the values under ``keys`` (at any depth) and the
+    passwords of URLs with user info (``https://user:password@host``)."""
+    found = []
+
+    def walk(value):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key in keys:
+                    found.extend(_strings(item))
+                else:
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str):
+            found.extend(m.group("password") for m in _URL_PASSWORD.finditer(value))
+
+    walk(data)
+    return sorted(set(found))
+
+
+def _forms(secret):
+    """The secret and the ways a tool may print it: quoted (Go %q, JSON) and, for a URL, its
+    path, query and password on their own (a tool may print a URL it has normalised)."""
+    forms = {secret, json.dumps(secret)[1:-1]}
+    if "://" in secret:
+        try:
+            parts = urlsplit(secret)
+        except ValueError:
+            parts = None
+        if parts is not None:
+            forms.update(p for p in (parts.path, parts.query, parts.password) if p and len(p) > 1)
+    return forms
+
+
+def redact_secrets(text, secrets):
+    """``text`` with every one of ``secrets`` replaced by <redacted>, longest first.
+
+    For validator messages (amtool, promtool): the reason stays, the secret goes.
+    """
+    out = "" if text is None else str(text)
+    forms = set()
+    for secret in secrets or []:
+        if isinstance(secret, str) and secret:
+            forms.update(_forms(secret))
+    for form in sorted(forms, key=len, reverse=True):
+        out = out.replace(form, REDACTED)
+    return out
+
+
+def mask_secrets(data, keys=RECEIVER_SECRET_KEYS):
+    """A copy of ``data`` with every secret value replaced by <redacted> (for diffs)."""
+    if isinstance(data, dict):
+        return {k: (_mask_all(v) if k in keys else mask_secrets(v, keys)) for k, v in data.items()}
+    if isinstance(data, list):
+        return [mask_secrets(v, keys) for v in data]
+    if isinstance(data, str):
+        return _URL_PASSWORD.sub(lambda m: m.group("head") + REDACTED + "@", data)
+    return copy.deepcopy(data)
+
+
+def _mask_all(value):
+    if isinstance(value, dict):
+        return {k: _mask_all(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_all(v) for v in value]
+    return REDACTED if isinstance(value, str) and value else value

@@ -9,9 +9,13 @@ setting to fix. Nothing here touches a host.
 
 from __future__ import annotations
 
+import json
 import re
 
 INSTALL_METHODS = ("package", "archive", "local")
+# ansible_facts.architecture -> the name release archives use (Go's GOARCH), for every role.
+RELEASE_ARCHITECTURES = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "armv7", "armv6l": "armv6",
+                         "i386": "386", "i686": "386", "ppc64le": "ppc64le", "s390x": "s390x"}
 DOWNLOAD_PLACES = ("target", "controller")
 
 _URL = re.compile(r"^(https?|ftp|file)://", re.IGNORECASE)
@@ -61,7 +65,53 @@ def install_problems(prefix, method, archive_url="", checksum="", download_on="t
         problems.append("%s_local_archive: required when %s_install_method is local "
                         "(the path of an archive on the controller)" % (prefix, prefix))
     if method in ("archive", "local"):
-        problems.extend(checksum_problems(prefix + "_archive_checksum", checksum, allow_url=(method == "archive")))
+        # With the local method a URL (the roles' default, under their mirror) is not a digest to
+        # compare: local_archive_digest() gives '' and preflight says the archive is not verified.
+        problems.extend(checksum_problems(prefix + "_archive_checksum", checksum))
+    return problems
+
+
+def local_archive_digest(checksum):
+    """The lower-case hex digest a local archive must have; '' when there is none to compare
+    (no checksum, or a checksums-file URL)."""
+    value = (checksum or "").strip()
+    if value.lower().startswith("sha256:"):
+        value = value[len("sha256:"):]
+    if not value or _URL.match(value) or not _HEX.match(value):
+        return ""
+    return value.lower()
+
+
+def _kind(value):
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, str):
+        return "the string %r" % value
+    return "%r" % (value,)
+
+
+def list_problems(options, values):
+    """Problems with list settings: ``options`` are a role's argument spec options, ``values``
+    the settings' values by name. A string where a list is expected (``-e name=a,b`` gives one)
+    is refused, so that a role never iterates over its characters; None is left to defaults."""
+    problems = []
+    for name in sorted(values):
+        spec = options.get(name) or {}
+        value = values[name]
+        if spec.get("type") != "list" or value is None:
+            continue
+        if not isinstance(value, list):
+            problem = "%s: must be a list, got %s" % (name, _kind(value))
+            if isinstance(value, str):
+                problem += " (with -e, give JSON: -e '%s')" % json.dumps({name: [v.strip() for v in value.split(",")]})
+            problems.append(problem)
+            continue
+        elements = spec.get("elements")
+        for index, item in enumerate(value):
+            if elements == "dict" and not isinstance(item, dict):
+                problems.append("%s[%d]: must be a mapping, got %r" % (name, index, item))
+            elif elements == "str" and isinstance(item, (list, dict)):
+                problems.append("%s[%d]: must be a string, got %r" % (name, index, item))
     return problems
 
 
@@ -73,3 +123,11 @@ def listen_address_problems(addresses):
         if not match or not 1 <= int(match.group("port")) <= 65535:
             problems.append("%s: must be host:port (e.g. 0.0.0.0:9100 or [::1]:9100), got %r" % (name, value))
     return problems
+
+
+def release_arch(architecture):
+    """The release-archive name of a machine architecture (``x86_64`` -> ``amd64``); an unknown
+    one is returned as it is, ``unknown`` when facts are not gathered yet."""
+    if not architecture:
+        return "unknown"
+    return RELEASE_ARCHITECTURES.get(str(architecture), str(architecture))

@@ -21,44 +21,27 @@ from __future__ import annotations
 import copy
 import re
 
-LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-DURATION = re.compile(r"^(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?$")
+from ansible_collections.monitoring.stack.plugins.module_utils.common import (
+    LABEL_NAME,
+    is_prometheus_duration as is_duration,
+    prometheus_duration_seconds as duration_seconds,
+    WILDCARD_HOSTS,
+    split_address,
+)
+
 SIZE = re.compile(r"^[0-9]+(B|KB|MB|GB|TB|PB|EB)$")
 JOB_NAME = re.compile(r"^[a-zA-Z0-9_.:-]+$")
-WILDCARD_ADDRESSES = ("", "0.0.0.0", "::", "[::]")
 NODE_JOB = "node"
 SELF_JOB = "prometheus"
-
-
-def is_duration(value):
-    text = str(value if value is not None else "")
-    return bool(text) and DURATION.match(text) is not None
-
-
-_UNITS = (("y", 365 * 86400), ("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1), ("ms", 0.001))
-
-
-def duration_seconds(value):
-    """Seconds of a Prometheus duration ('1h30m' -> 5400.0); None when it is not one."""
-    match = DURATION.match(str(value or ""))
-    if not value or not match:
-        return None
-    groups = match.groups()
-    return sum(int(groups[2 * i + 1]) * factor for i, (_unit, factor) in enumerate(_UNITS) if groups[2 * i + 1])
 
 
 def is_size(value):
     return SIZE.match(str(value if value is not None else "")) is not None
 
 
-def split_address(address):
-    """'host:port' -> (host, port string); '[::1]:9100' -> ('[::1]', '9100')."""
-    host, _sep, port = str(address).rpartition(":")
-    return host, port
-
-
 def _connect_host(listen_host, host):
-    if listen_host in WILDCARD_ADDRESSES:
+    # A wildcard listener is reached from another host at that host's address.
+    if listen_host in WILDCARD_HOSTS:
         return host.get("address") or host["name"]
     return listen_host
 
@@ -385,8 +368,31 @@ def file_sd_files(file_sd_targets):
 # Rule packs
 
 
-def rule_problems(available, selected, for_overrides, extra_rules, pack_alerts):
-    """available: pack names; pack_alerts: {pack: [alert names]} of the selected known packs."""
+def _extra_rule_problems(item, rule, expr_error):
+    if not isinstance(rule, dict):
+        return ["%s: a rule is a mapping {alert or record, expr, ...}, got %r" % (item, rule)]
+    name = rule.get("alert") or rule.get("record")
+    if not name:
+        return ["%s: needs alert or record" % item]
+    item = "%s (%s)" % (item, name)
+    expr = rule.get("expr")
+    if expr in (None, ""):
+        return ["%s: needs expr" % item]
+    problems = []
+    error = expr_error(str(expr)) if expr_error else None
+    if error:
+        problems.append("%s: invalid PromQL in expr: %s" % (item, error))
+    if "for" in rule and not is_duration(rule["for"]):
+        problems.append("%s: for: %r is not a duration" % (item, rule["for"]))
+    return problems
+
+
+def rule_problems(available, selected, for_overrides, extra_rules, pack_alerts, expr_error=None):
+    """available: pack names; pack_alerts: {pack: [alert names]} of the selected known packs.
+
+    ``expr_error(expr)`` returns why a PromQL expression does not parse (None when it does); the
+    filter plugin passes a real parser, so that bad extra rules fail in preflight, not at write.
+    """
     problems = []
     if not isinstance(selected, list):
         return ["prometheus_rule_packs: must be a list of pack names (%s)" % ", ".join(sorted(available))]
@@ -403,7 +409,9 @@ def rule_problems(available, selected, for_overrides, extra_rules, pack_alerts):
         if not isinstance(group, dict) or not group.get("name") or not isinstance(group.get("rules"), list):
             problems.append("prometheus_extra_rules[%d]: a rule group needs name and a list of rules" % index)
             continue
-        for rule in group["rules"]:
+        for rule_index, rule in enumerate(group["rules"]):
+            problems.extend(_extra_rule_problems("prometheus_extra_rules[%d].rules[%d]" % (index, rule_index),
+                                                 rule, expr_error))
             if isinstance(rule, dict) and rule.get("alert"):
                 alerts.add(rule["alert"])
     for alert, duration in sorted((for_overrides or {}).items()):

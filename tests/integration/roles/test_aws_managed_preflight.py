@@ -54,28 +54,22 @@ def _state():
 
 
 @pytest.mark.parametrize("change, expected", CASES, ids=[c[1].split(":")[0] for c in CASES])
-def test_bad_input_fails_before_anything_is_created(aws, playbook, change, expected):
+def test_bad_input_fails_before_anything_is_created(aws, role_preflight, change, expected):
     _client("s3").create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
     before = _state()
     assert before == {"workspaces": [], "policies": [], "roles": [], "objects": 0, "log_groups": []}
 
-    result = playbook([{"name": "preflight", "hosts": "localhost", "gather_facts": False,
-                        "roles": [{"role": "monitoring.stack.aws_managed"}]}],
-                      extravars=dict(GOOD, **change))
-    assert result.rc != 0
+    result = role_preflight.fails_before_any_change("aws_managed", dict(GOOD, **change), expected, check=False)
     [(task, message)] = result.failures()
     assert task == "monitoring.stack.aws_managed : Check the settings before anything changes"
     assert expected in message, message
-    assert result.changed() == 0
     assert _state() == before
 
 
-def test_good_input_passes_preflight_in_check_mode(aws, playbook):
+def test_good_input_passes_preflight_in_check_mode(aws, role_preflight):
     """The same base settings pass (so each case above fails for its one change only)."""
     _client("s3").create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    result = playbook([{"name": "preflight", "hosts": "localhost", "gather_facts": False,
-                        "roles": [{"role": "monitoring.stack.aws_managed"}]}],
-                      extravars=GOOD, check=True, extra_args=["--tags", "aws_managed_amp"])
+    result = role_preflight.run("aws_managed", GOOD, extra_args=["--tags", "aws_managed_amp"])
     assert result.rc == 0, result
     assert not result.result("monitoring.stack.aws_managed : Check the settings before anything changes").get("failed")
     assert result.result("monitoring.stack.aws_managed : Workspace crawlinghub-stage")["changed"] is True

@@ -1,13 +1,15 @@
 """Bad grafana and loki input fails in preflight, before anything changes on the host.
 
-Same pattern as test_preflight.py: each case runs the role in check mode against localhost,
-and asserts that the run failed, that the failure names the variable, and that no task
-reported a change. The admin password must never appear in the output.
+Through the shared harness (tests/support/role_preflight.py): each case runs the role in check
+mode against localhost, and asserts that the run failed, that the failure names the variable,
+and that no task reported a change. The admin password must never appear in the output.
 """
 
 from __future__ import annotations
 
 import pytest
+
+from tests.support.role_preflight import case_id
 
 PASSWORD = "preflight-test-password"
 PROMETHEUS = {"name": "Prometheus", "type": "prometheus", "url": "http://127.0.0.1:9090"}
@@ -51,50 +53,31 @@ CASES = {
 def _cases():
     for role, cases in CASES.items():
         for extravars, expected in cases:
-            yield pytest.param(role, extravars, expected, id="%s-%s" % (role, expected.split(":", maxsplit=1)[0]))
+            yield pytest.param(role, extravars, expected, id=case_id(role, expected))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("role, extravars, expected", _cases())
-def test_bad_input_fails_before_any_change(playbook, role, extravars, expected):
-    result = playbook(
-        [{"name": "preflight", "hosts": "localhost", "gather_facts": False,
-          "roles": [{"role": "monitoring.stack." + role}]}],
-        extravars=extravars, check=True)
-    assert result.rc != 0, result
-    messages = " | ".join(msg for _name, msg in result.failures())
-    assert expected in messages, result
-    assert result.changed() == 0, result
-    assert PASSWORD not in result.stdout + result.stderr
+def test_bad_input_fails_before_any_change(role_preflight, role, extravars, expected):
+    role_preflight.fails_before_any_change(role, extravars, expected, secrets=[PASSWORD])
 
 
 @pytest.mark.slow
-def test_broken_dashboard_names_the_file_and_position(playbook, tmp_path):
+def test_broken_dashboard_names_the_file_and_position(role_preflight, tmp_path):
     folder = tmp_path / "Infra"
     folder.mkdir()
     (folder / "broken.json").write_text('{\n  "title": "Broken",\n  "panels": [,]\n}\n')
-    result = playbook(
-        [{"name": "preflight", "hosts": "localhost", "gather_facts": False,
-          "roles": [{"role": "monitoring.stack.grafana"}]}],
-        extravars={"grafana_admin_password": PASSWORD, "grafana_dashboards_src": str(tmp_path)}, check=True)
-    assert result.rc != 0, result
-    messages = " | ".join(msg for _name, msg in result.failures())
-    assert "%s: invalid JSON at line 3 column 14" % (folder / "broken.json") in messages, result
-    assert result.changed() == 0, result
+    role_preflight.fails_before_any_change(
+        "grafana", {"grafana_admin_password": PASSWORD, "grafana_dashboards_src": str(tmp_path)},
+        "%s: invalid JSON at line 3 column 14" % (folder / "broken.json"))
 
 
 @pytest.mark.slow
-def test_dashboard_with_unknown_datasource_uid_fails(playbook, tmp_path):
+def test_dashboard_with_unknown_datasource_uid_fails(role_preflight, tmp_path):
     (tmp_path / "board.json").write_text(
         '{"uid": "b", "title": "B", "panels": [{"datasource": {"type": "prometheus", "uid": "nope"},'
         ' "targets": [{"expr": "up"}]}]}')
-    result = playbook(
-        [{"name": "preflight", "hosts": "localhost", "gather_facts": False,
-          "roles": [{"role": "monitoring.stack.grafana"}]}],
-        extravars={"grafana_admin_password": PASSWORD, "grafana_dashboards_src": str(tmp_path),
-                   "grafana_datasources": [PROMETHEUS]}, check=True)
-    assert result.rc != 0, result
-    messages = " | ".join(msg for _name, msg in result.failures())
-    assert "board.json: references datasource uid(s) nope that no provisioned datasource has (known: prometheus)" \
-        in messages, result
-    assert result.changed() == 0, result
+    role_preflight.fails_before_any_change(
+        "grafana", {"grafana_admin_password": PASSWORD, "grafana_dashboards_src": str(tmp_path),
+                    "grafana_datasources": [PROMETHEUS]},
+        "board.json: references datasource uid(s) nope that no provisioned datasource has (known: prometheus)")

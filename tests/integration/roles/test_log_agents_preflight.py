@@ -1,12 +1,15 @@
 """Bad log agent input fails in preflight, before anything changes on the host.
 
-Like test_preflight.py: each case runs a role in check mode against localhost, and asserts that
-the run failed, that the failure names the variable to fix, and that no task reported a change.
+Through the shared harness (tests/support/role_preflight.py): each case runs a role in check
+mode against localhost, and asserts that the run failed, that the failure names the variable
+to fix, and that no task reported a change.
 """
 
 from __future__ import annotations
 
 import pytest
+
+from tests.support.role_preflight import case_id
 
 GOOD = {
     "monitoring_environment": "dev",
@@ -31,26 +34,16 @@ CASES = [
 
 @pytest.mark.slow
 @pytest.mark.parametrize("role, extravars, expected", CASES,
-                         ids=["%s-%s" % (c[0], c[2].split(":", maxsplit=1)[0]) for c in CASES])
-def test_bad_input_fails_before_any_change(playbook, role, extravars, expected):
-    result = playbook(
-        [{"name": "preflight", "hosts": "localhost", "gather_facts": False,
-          "roles": [{"role": "monitoring.stack." + role}]}],
-        extravars=dict(GOOD, **extravars), check=True)
-    assert result.rc != 0, result
-    messages = " | ".join(msg for _name, msg in result.failures())
-    assert expected in messages, result
-    assert result.changed() == 0, result
+                         ids=[case_id(c[0], c[2]) for c in CASES])
+def test_bad_input_fails_before_any_change(role_preflight, role, extravars, expected):
+    role_preflight.fails_before_any_change(role, dict(GOOD, **extravars), expected)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("role", ["alloy", "promtail"])
-def test_good_input_passes_preflight(playbook, role):
+def test_good_input_passes_preflight(role_preflight, role):
     """The cases above fail for their own reason: the same base input passes every preflight check."""
-    result = playbook(
-        [{"name": "preflight", "hosts": "localhost", "gather_facts": False,
-          "roles": [{"role": "monitoring.stack." + role}]}],
-        extravars=dict(GOOD, monitoring_log_agent=role), check=True, extra_args=["--tags", role + "_configure"])
+    result = role_preflight.run(role, dict(GOOD, monitoring_log_agent=role), extra_args=["--tags", role + "_configure"])
     names = [name for name, _res in result.results()]
     assert result.failures() == [], result
     assert any("structural validator" in name for name in names), names

@@ -1,17 +1,17 @@
 """Bad input to the prometheus and alertmanager roles fails in preflight, before any change.
 
-Like test_preflight.py: each case runs the role in check mode against localhost, and asserts
-that the run failed, that the message names the variable to fix, and that nothing changed.
+Through the shared harness (tests/support/role_preflight.py): each case runs the role in check
+mode against localhost, and asserts that the run failed, that the message names the variable to
+fix, and that nothing changed.
 Inventory-driven cases (scrape targets) use an inventory where app1 is an application host
 (it is never contacted: the play runs on localhost only).
 """
 
 from __future__ import annotations
 
-import sys
-
 import pytest
-import yaml
+
+from tests.support.role_preflight import case_id
 
 SLACK_URL = "https://hooks.slack.com/services/T000/B000/NOT-PRINTED"
 
@@ -45,28 +45,8 @@ CASES = [
 ]
 
 
-def _inventory(tmp_path, targets):
-    data = {"all": {
-        "hosts": {"localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}},
-        "children": {"app_hosts": {"hosts": {"app1": {"monitoring_environment": "dev"}}}},
-    }}
-    if targets is not None:
-        data["all"]["children"]["app_hosts"]["hosts"]["app1"]["monitoring_scrape_targets"] = targets
-    path = tmp_path / "inventory.yml"
-    path.write_text(yaml.safe_dump(data))
-    return path
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("role, extravars, targets, expected", CASES,
-                         ids=["%s-%s" % (c[0], c[3].split(":", maxsplit=1)[0]) for c in CASES])
-def test_bad_input_fails_before_any_change(playbook, tmp_path, role, extravars, targets, expected):
-    result = playbook(
-        [{"name": "preflight", "hosts": "localhost", "gather_facts": False,
-          "roles": [{"role": "monitoring.stack." + role}]}],
-        inventory=_inventory(tmp_path, targets), extravars=extravars, check=True)
-    assert result.rc != 0, result
-    messages = " | ".join(msg for _name, msg in result.failures())
-    assert expected in messages, result
-    assert result.changed() == 0, result
-    assert SLACK_URL not in result.stdout + result.stderr
+@pytest.mark.parametrize("role, extravars, targets, expected", CASES, ids=[case_id(c[0], c[3]) for c in CASES])
+def test_bad_input_fails_before_any_change(role_preflight, role, extravars, targets, expected):
+    role_preflight.fails_before_any_change(role, extravars, expected, inventory=True, app_targets=targets,
+                                           secrets=[SLACK_URL])

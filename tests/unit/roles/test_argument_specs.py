@@ -53,3 +53,24 @@ def test_public_variables_are_prefixed(role):
     defaults = _load(role / "defaults" / "main.yml")
     bad = [k for k in defaults if not k.startswith(role.name + "_")]
     assert bad == [], "public variables of %s must start with %s_" % (role.name, role.name)
+
+
+@pytest.mark.parametrize("role", ROLE_DIRS, ids=lambda p: p.name)
+def test_every_list_option_names_its_elements(role):
+    """Argument validation checks each element only when the spec says what they are; the
+    install layer's preflight refuses a string for every option of type list."""
+    specs = _load(role / "meta" / "argument_specs.yml")["argument_specs"]
+    defaults_file = role / "defaults" / "main.yml"
+    defaults = _load(defaults_file) if defaults_file.is_file() else {}
+    lists = {name: option for entry in specs.values() for name, option in (entry.get("options") or {}).items()
+             if option.get("type") == "list"}
+    assert lists or role.name in INTERNAL_ROLES or all(
+        not isinstance(v, list) for v in defaults.values()), "%s has list defaults but no list options" % role.name
+    assert sorted(n for n, o in lists.items() if not o.get("elements")) == [], "list options without elements"
+    raw = {name for entry in specs.values() for name, option in (entry.get("options") or {}).items()
+           if option.get("type") == "raw"}  # a handler topic or a list of them
+    for name, value in defaults.items():
+        if isinstance(value, list) and name not in raw:
+            assert name in lists, "%s: default of %s is a list, its spec type is not list" % (role.name, name)
+        if name in lists and not (isinstance(value, str) and "{{" in value):
+            assert isinstance(value, list), "%s: spec type of %s is list, its default is not" % (role.name, name)

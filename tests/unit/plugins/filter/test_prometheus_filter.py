@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import yaml
 
 from ansible_collections.monitoring.stack.plugins.filter import prometheus as f
+from tests.support.real_tools import promtool_check_rules
 
 
 def test_pack_names_come_from_the_rules_directory():
@@ -14,7 +17,7 @@ def test_pack_names_come_from_the_rules_directory():
 
 
 def test_rule_file_from_the_shipped_packs_with_override():
-    out = f.prometheus_rule_file(["service"], {"ServiceDown": "15s"}, [])
+    out = promtool_check_rules(f.prometheus_rule_file(["service"], {"ServiceDown": "15s"}, []))
     (rule,) = out["groups"][0]["rules"]
     assert rule["alert"] == "ServiceDown" and rule["for"] == "15s"
     assert "{{ $labels.instance }}" in rule["annotations"]["summary"]
@@ -45,3 +48,38 @@ def test_hosts_from_groups_and_hostvars():
     assert [h["name"] for h in hosts] == ["app1", "mon"]
     assert hosts[0]["address"] == "10.0.0.1" and hosts[0]["in_scrape_groups"] and not hosts[1]["in_scrape_groups"]
     assert hosts[1]["in_alertmanager_groups"] and hosts[1]["address"] == "mon"
+
+
+BROKEN = [{"name": "mine", "rules": [{"alert": "Broken", "expr": "rate(http_requests_total[5m]"},
+                                     {"alert": "Fine", "expr": "sum by (job) (rate(http_requests_total[5m])) > 1"}]}]
+
+
+@pytest.mark.parametrize("parser", ["promql_parser", "promtool"])
+def test_extra_rules_with_invalid_promql_fail_preflight(monkeypatch, parser):
+    if parser == "promtool":
+        if not shutil.which("promtool"):
+            pytest.skip("promtool is not installed: the fallback parser cannot run")
+        monkeypatch.setattr(f, "promql_parser", None)
+    elif f.promql_parser is None:
+        pytest.skip("the promql-parser package is not installed")
+    (problem,) = f.prometheus_rule_problems(["service"], {}, BROKEN)
+    assert problem.startswith("prometheus_extra_rules[0].rules[0] (Broken): invalid PromQL in expr: "), problem
+    assert f.prometheus_promql_checked()
+
+
+def test_without_a_parser_preflight_says_so(monkeypatch):
+    monkeypatch.setattr(f, "promql_parser", None)
+    monkeypatch.setattr(f.shutil, "which", lambda name: None)
+    assert not f.prometheus_promql_checked()
+    assert f.prometheus_rule_problems(["service"], {}, BROKEN) == []
+
+
+@pytest.mark.parametrize("listen, url", [
+    ("0.0.0.0:9090", "http://127.0.0.1:9090"), (":9093", "http://127.0.0.1:9093"),
+    ("[::]:9090", "http://[::1]:9090"), ("127.0.0.31:19090", "http://127.0.0.31:19090"),
+])
+def test_the_roles_reach_their_own_listen_address_on_loopback(listen, url):
+    filters = f.FilterModule().filters()
+    assert filters["local_url"](listen) == url
+    assert filters["local_url"](listen, "https", "/-/reload") == url.replace("http:", "https:") + "/-/reload"
+    assert filters["connect_address"](listen) == url.split("://", 1)[1]

@@ -5,7 +5,10 @@ import pytest
 from ansible_collections.monitoring.stack.plugins.module_utils.preflight import (
     checksum_problems,
     install_problems,
+    list_problems,
     listen_address_problems,
+    local_archive_digest,
+    release_arch,
 )
 
 GOOD = "sha256:" + "a" * 64
@@ -41,11 +44,36 @@ def test_good_checksums(checksum):
     assert install_problems("x", "archive", "http://m/a.tgz", checksum) == []
 
 
-def test_local_method_takes_a_digest_not_a_url():
-    (msg,) = install_problems("x", "local", local_archive="/a.tgz", checksum="sha256:https://h/sums")
-    assert "not a URL" in msg
+def test_local_method_compares_a_digest_and_does_not_fail_on_the_default_url():
+    # The roles' default checksum is sha256:<mirror URL>; the docs call it optional with the local
+    # method, so a URL there is no problem: nothing to compare (preflight says so), not an error.
+    assert install_problems("x", "local", local_archive="/a.tgz", checksum="sha256:https://h/sums") == []
+    assert local_archive_digest("sha256:https://h/sums") == ""
+    assert local_archive_digest("") == ""
+    assert local_archive_digest("sha256:" + "AB" * 32) == "ab" * 32
+    assert local_archive_digest("cd" * 32) == "cd" * 32
     assert install_problems("x", "local", local_archive="/a.tgz") == []
     assert install_problems("x", "local")[0].startswith("x_local_archive:")
+    (msg,) = install_problems("x", "local", local_archive="/a.tgz", checksum="sha256:" + "a" * 10)
+    assert msg.startswith("x_archive_checksum:") and "64 hex characters" in msg
+
+
+SPEC = {
+    "x_groups": {"type": "list", "elements": "str"},
+    "x_jobs": {"type": "list", "elements": "dict"},
+    "x_name": {"type": "str"},
+}
+
+
+def test_list_problems_refuse_a_string_or_mapping_where_a_list_is_expected():
+    assert list_problems(SPEC, {"x_groups": ["a", "b"], "x_jobs": [{"a": 1}], "x_name": "n"}) == []
+    assert list_problems(SPEC, {"x_groups": None, "x_jobs": []}) == []
+    assert list_problems(SPEC, {"x_groups": "a,b", "x_jobs": {"job": 1}}) == [
+        "x_groups: must be a list, got the string 'a,b' (with -e, give JSON: -e '{\"x_groups\": [\"a\", \"b\"]}')",
+        "x_jobs: must be a list, got a mapping",
+    ]
+    assert list_problems(SPEC, {"x_jobs": ["job"]}) == ["x_jobs[0]: must be a mapping, got 'job'"]
+    assert list_problems(SPEC, {"x_groups": [["nested"]]}) == ["x_groups[0]: must be a string, got ['nested']"]
 
 
 def test_download_place():
@@ -66,3 +94,12 @@ def test_bad_listen_addresses(value):
 
 def test_checksum_empty_is_not_a_problem_by_itself():
     assert checksum_problems("x", "") == []
+
+
+@pytest.mark.parametrize("machine, release", [
+    ("x86_64", "amd64"), ("aarch64", "arm64"), ("armv7l", "armv7"), ("ppc64le", "ppc64le"), ("s390x", "s390x"),
+    ("riscv64", "riscv64"), (None, "unknown"),
+])
+def test_release_arch_is_the_one_architecture_map(machine, release):
+    # The names of the upstream release archives, e.g. node_exporter-1.8.2.linux-arm64.tar.gz.
+    assert release_arch(machine) == release

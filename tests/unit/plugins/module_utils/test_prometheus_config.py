@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.monitoring.stack.plugins.module_utils import prometheus_config as pc
+from tests.support.real_tools import promtool_check_config, promtool_check_rules
 
 SETTINGS = {
     "scrape_interval": "30s", "scrape_timeout": "10s", "evaluation_interval": "30s",
@@ -29,6 +30,11 @@ def settings(**kw):
     return out
 
 
+def build(settings_, hosts):
+    """pc.build_config, with every config it builds checked by the real promtool."""
+    return promtool_check_config(pc.build_config(settings_, hosts))
+
+
 def jobs_by_name(config):
     return {job["job_name"]: job for job in config["scrape_configs"]}
 
@@ -40,7 +46,7 @@ def test_inventory_gives_one_job_per_service_with_labels_and_readable_instance()
         host("app2", address="10.0.0.2", environment="dev",
              scrape_targets=[{"service": "web-api", "port": 8080, "metrics_path": "/actuator/prometheus"}]),
     ]
-    config = pc.build_config(settings(), hosts)
+    config = build(settings(), hosts)
     job = jobs_by_name(config)["web-api"]
     assert job["metrics_path"] == "/actuator/prometheus" and job["scheme"] == "http"
     assert job["static_configs"] == [
@@ -58,7 +64,7 @@ def test_node_job_uses_the_listen_address_or_the_host_address_for_wildcards():
              host("b", address="10.0.0.9", node_exporter_listen_address="0.0.0.0:9100"),
              host("c"),  # no node_exporter: not scraped
              host("d", node_exporter_listen_address="10.1.1.1:9100", in_node_groups=False)]
-    node = jobs_by_name(pc.build_config(settings(), hosts))["node"]
+    node = jobs_by_name(build(settings(), hosts))["node"]
     assert node["static_configs"] == [
         {"targets": ["127.0.0.32:19100"], "labels": {"environment": "prod", "service": "web-api", "instance": "a:19100"}},
         {"targets": ["10.0.0.9:9100"], "labels": {"environment": "prod", "service": "node", "instance": "b:9100"}},
@@ -68,7 +74,7 @@ def test_node_job_uses_the_listen_address_or_the_host_address_for_wildcards():
 def test_self_job_alertmanagers_and_hosts_outside_scrape_groups():
     hosts = [host("mon", alertmanager_listen_address="0.0.0.0:9093", address="10.0.0.5", in_alertmanager_groups=True,
                   in_scrape_groups=False, scrape_targets=[{"service": "x", "port": 1}])]
-    config = pc.build_config(settings(alertmanagers=["am2:9093"], self_basic_auth={"username": "u", "password_file": "/p"}),
+    config = build(settings(alertmanagers=["am2:9093"], self_basic_auth={"username": "u", "password_file": "/p"}),
                              hosts)
     assert config["alerting"]["alertmanagers"][0]["static_configs"] == [{"targets": ["10.0.0.5:9093", "am2:9093"]}]
     jobs = jobs_by_name(config)
@@ -79,7 +85,7 @@ def test_self_job_alertmanagers_and_hosts_outside_scrape_groups():
 
 def test_metric_filters_per_job_and_for_every_job():
     hosts = [host("a", node_exporter_listen_address="1.2.3.4:9100")]
-    config = pc.build_config(settings(metric_filters={"*": {"drop": ["go_.*"]}, "node": {"keep": ["node_.*", "up"]}}),
+    config = build(settings(metric_filters={"*": {"drop": ["go_.*"]}, "node": {"keep": ["node_.*", "up"]}}),
                              hosts)
     jobs = jobs_by_name(config)
     assert jobs["prometheus"]["metric_relabel_configs"] == [
@@ -89,7 +95,7 @@ def test_metric_filters_per_job_and_for_every_job():
 
 
 def test_file_sd_ec2_extra_jobs_and_amp_remote_write():
-    config = pc.build_config(settings(
+    config = build(settings(
         file_sd_targets={"batch": [{"targets": ["10.0.0.7:9000"], "labels": {"service": "batch"}}]},
         ec2_sd_jobs=[{"job_name": "ecs-api", "region": "ap-northeast-2", "port": 8080,
                       "tag_filters": {"Service": "api"}, "role_arn": "arn:aws:iam::1:role/r"}],
@@ -164,7 +170,7 @@ PACKS = {"service": {"groups": [{"name": "service", "rules": [{"alert": "Service
 
 def test_rule_file_selects_packs_in_order_overrides_for_and_adds_extra_rules():
     extra = [{"name": "mine", "rules": [{"alert": "Mine", "expr": "vector(1)", "for": "1m"}]}]
-    out = pc.rule_file(PACKS, ["node", "service"], {"ServiceDown": "15s", "Mine": "0s"}, extra)
+    out = promtool_check_rules(pc.rule_file(PACKS, ["node", "service"], {"ServiceDown": "15s", "Mine": "0s"}, extra))
     assert [g["name"] for g in out["groups"]] == ["node", "service", "mine"]
     assert out["groups"][1]["rules"][0]["for"] == "15s"
     assert out["groups"][0]["rules"][0]["for"] == "10m"
@@ -182,6 +188,27 @@ def test_rule_problems():
     assert "prometheus_rule_for_overrides.ServiceDown: 'five' is not a duration" in problems
     assert pc.rule_problems(["service"], ["service"], {}, [{"rules": []}], alerts) == [
         "prometheus_extra_rules[0]: a rule group needs name and a list of rules"]
+
+
+def test_extra_rules_are_parsed_by_the_given_promql_checker():
+    seen = []
+
+    def checker(expr):
+        seen.append(expr)
+        return "unclosed left parenthesis" if expr.count("(") != expr.count(")") else None
+
+    extra = [{"name": "mine", "rules": [{"alert": "Ok", "expr": "up == 0", "for": "1m"},
+                                        {"alert": "Broken", "expr": "rate(x[5m]"},
+                                        {"record": "job:x:rate5m"},
+                                        {"expr": "up"},
+                                        {"alert": "SlowFor", "expr": "up", "for": "a while"}]}]
+    assert pc.rule_problems(["service"], ["service"], {}, extra, {}, checker) == [
+        "prometheus_extra_rules[0].rules[1] (Broken): invalid PromQL in expr: unclosed left parenthesis",
+        "prometheus_extra_rules[0].rules[2] (job:x:rate5m): needs expr",
+        "prometheus_extra_rules[0].rules[3]: needs alert or record",
+        "prometheus_extra_rules[0].rules[4] (SlowFor): for: 'a while' is not a duration",
+    ]
+    assert seen == ["up == 0", "rate(x[5m]", "up"]  # a rule without a name is not parsed
 
 
 def test_web_users_keep_a_matching_hash_and_rehash_a_changed_password():
