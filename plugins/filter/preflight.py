@@ -15,7 +15,8 @@ description:
     when the checksum is a URL or unset) and C(list_problems) (input a role's argument spec
     options, argument the settings by name; a string where a list is expected is refused) and
     C(release_arch) (the one architecture map of the collection, C(x86_64) -> C(amd64),
-    C(aarch64) -> C(arm64), used in every role's release archive URL).
+    C(aarch64) -> C(arm64), used in every role's release archive URL; C(release_arch('loki')) follows
+    Loki's and Promtail's names, C(armv7l) -> C(arm)).
 positional: prefix, archive_url, checksum, download_on, local_archive
 options:
   _input:

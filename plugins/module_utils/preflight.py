@@ -125,9 +125,16 @@ def listen_address_problems(addresses):
     return problems
 
 
-def release_arch(architecture):
+# Where a vendor names an architecture otherwise: Loki's and Promtail's releases call 32-bit
+# ARM "arm" (loki-linux-arm.zip), where Prometheus and Grafana say "armv7".
+RELEASE_ARCHITECTURE_NAMING = {"loki": {"armv7l": "arm"}}
+
+
+def release_arch(architecture, naming="prometheus"):
     """The release-archive name of a machine architecture (``x86_64`` -> ``amd64``); an unknown
-    one is returned as it is, ``unknown`` when facts are not gathered yet."""
+    one is returned as it is, ``unknown`` when facts are not gathered yet. ``naming="loki"``
+    follows Loki's and Promtail's release names."""
     if not architecture:
         return "unknown"
-    return RELEASE_ARCHITECTURES.get(str(architecture), str(architecture))
+    overrides = RELEASE_ARCHITECTURE_NAMING.get(naming, {})
+    return overrides.get(str(architecture), RELEASE_ARCHITECTURES.get(str(architecture), str(architecture)))

@@ -59,7 +59,7 @@ def _private_data_dir(root, docker_host):
         "node_exporter_disabled_collectors": ["wifi"],
         # Alloy cannot be downloaded here: its configuration and unit are deployed, not the binary.
         "monitoring_log_agent": "alloy",
-        "alloy_skip_binary": True,
+        "alloy_obtain_binary": False,
         "alloy_listen_address": "127.0.0.75:12345",
         "monitoring_loki_push_url": "http://127.0.0.75:13100/loki/api/v1/push",
     }))

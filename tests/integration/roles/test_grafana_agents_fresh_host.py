@@ -58,7 +58,7 @@ def test_check_mode_on_a_fresh_host_succeeds(fresh_host):
             "grafana_datasources": [{"name": "Loki", "type": "loki", "url": "http://%s:13100" % ADDRESS}],
             "loki_install_method": "archive", "loki_obtain_binary": False,
             "loki_http_listen_address": ADDRESS + ":13100", "loki_grpc_listen_address": ADDRESS + ":19095",
-            "monitoring_log_agent": "alloy", "monitoring_environment": "dev", "alloy_skip_binary": True,
+            "monitoring_log_agent": "alloy", "monitoring_environment": "dev", "alloy_obtain_binary": False,
             "alloy_listen_address": ADDRESS + ":12345",
             "monitoring_loki_push_url": "http://%s:13100/loki/api/v1/push" % ADDRESS,
         })

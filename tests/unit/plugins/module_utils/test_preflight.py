@@ -103,3 +103,9 @@ def test_checksum_empty_is_not_a_problem_by_itself():
 def test_release_arch_is_the_one_architecture_map(machine, release):
     # The names of the upstream release archives, e.g. node_exporter-1.8.2.linux-arm64.tar.gz.
     assert release_arch(machine) == release
+
+
+@pytest.mark.parametrize("machine, release", [("x86_64", "amd64"), ("aarch64", "arm64"), ("armv7l", "arm")])
+def test_release_arch_with_lokis_names(machine, release):
+    # Loki's and Promtail's release assets: loki-linux-amd64.zip, loki-linux-arm64.zip, loki-linux-arm.zip.
+    assert release_arch(machine, naming="loki") == release
