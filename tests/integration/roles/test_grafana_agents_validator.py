@@ -21,8 +21,8 @@ ROLES = {
     "loki": ("loki-linux-amd64", "-verify-config -config.file=", {
         "loki_install_method": "archive", "loki_service_state": "stopped"}),
     "alloy": ("alloy", "validate ", dict(AGENT, monitoring_log_agent="alloy", alloy_service_state="stopped")),
-    "promtail": ("promtail", "-check-syntax -config.file=", dict(AGENT, monitoring_log_agent="promtail",
-                                                                  promtail_service_state="stopped")),
+    "promtail": ("promtail", "-check-syntax -config.file=",
+                 dict(AGENT, monitoring_log_agent="promtail", promtail_service_state="stopped")),
 }
 
 

@@ -10,7 +10,8 @@ from ansible_collections.monitoring.stack.plugins.module_utils import alertmanag
 from tests.support.real_tools import amtool_check_config
 
 BASE = {
-    "global": {"smtp_smarthost": "127.0.0.1:25", "smtp_from": "alertmanager@example.com"}, "route_receiver": "blackhole", "severity_receivers": {}, "extra_routes": [],
+    "global": {"smtp_smarthost": "127.0.0.1:25", "smtp_from": "alertmanager@example.com"},
+    "route_receiver": "blackhole", "severity_receivers": {}, "extra_routes": [],
     "group_by": ["alertname", "environment", "service"], "group_wait": "30s", "group_interval": "5m",
     "repeat_interval": "4h", "templates": {}, "templates_dir": "/etc/alertmanager/templates",
     "inhibit_rules": [{"source_matchers": ['severity="critical"'], "target_matchers": ['severity="warning"'],

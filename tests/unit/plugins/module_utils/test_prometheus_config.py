@@ -75,7 +75,7 @@ def test_self_job_alertmanagers_and_hosts_outside_scrape_groups():
     hosts = [host("mon", alertmanager_listen_address="0.0.0.0:9093", address="10.0.0.5", in_alertmanager_groups=True,
                   in_scrape_groups=False, scrape_targets=[{"service": "x", "port": 1}])]
     config = build(settings(alertmanagers=["am2:9093"], self_basic_auth={"username": "u", "password_file": "/p"}),
-                             hosts)
+                   hosts)
     assert config["alerting"]["alertmanagers"][0]["static_configs"] == [{"targets": ["10.0.0.5:9093", "am2:9093"]}]
     jobs = jobs_by_name(config)
     assert "x" not in jobs
@@ -86,7 +86,7 @@ def test_self_job_alertmanagers_and_hosts_outside_scrape_groups():
 def test_metric_filters_per_job_and_for_every_job():
     hosts = [host("a", node_exporter_listen_address="1.2.3.4:9100")]
     config = build(settings(metric_filters={"*": {"drop": ["go_.*"]}, "node": {"keep": ["node_.*", "up"]}}),
-                             hosts)
+                   hosts)
     jobs = jobs_by_name(config)
     assert jobs["prometheus"]["metric_relabel_configs"] == [
         {"source_labels": ["__name__"], "regex": "(?:go_.*)", "action": "drop"}]
