@@ -177,6 +177,7 @@ RECEIVER_SECRET_KEYS = HTTP_CLIENT_SECRET_KEYS | frozenset((
     "api_url", "url", "webhook_url", "slack_api_url", "routing_key", "service_key", "api_key", "api_secret",
     "auth_password", "auth_secret", "smtp_auth_password", "smtp_auth_secret", "token", "bot_token", "user_key",
     "opsgenie_api_key", "victorops_api_key", "wechat_api_secret", "telegram_bot_token", "integration_key",
+    "alert_source_token", "token_id", "secret",
 ))
 REDACTED = "<redacted>"
 _URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:\s]*:)(?P<password>[^/@\s]+)@")

@@ -20,6 +20,13 @@ try:
 except ImportError:
     HAS_YAML = False
 
+from ansible_collections.monitoring.stack.plugins.module_utils.alertmanager_config import (
+    RECEIVER_SECRET_KEYS,
+    REDACTED,
+    mask_secrets,
+    redact_secrets,
+    secret_values,
+)
 from ansible_collections.monitoring.stack.plugins.module_utils.aws_transport import AmpError
 from ansible_collections.monitoring.stack.plugins.module_utils.common import is_label_name
 from ansible_collections.monitoring.stack.plugins.module_utils.common import is_prometheus_duration
@@ -176,48 +183,20 @@ def validate_rules(content, run_promtool=True):
 
 ALERTMANAGER_KEYS = {"alertmanager_config", "template_files"}
 
-# Alertmanager config fields that hold a secret (receiver keys, tokens, passwords, webhook URLs,
-# SigV4 keys); the *_file variants hold paths and stay visible.
-ALERTMANAGER_SECRET_KEYS = frozenset([
-    "access_key", "secret_key", "api_key", "api_secret", "api_url", "auth_password", "auth_secret",
-    "bot_token", "client_secret", "credentials", "opsgenie_api_key", "password", "routing_key", "secret",
-    "service_key", "slack_api_url", "smtp_auth_password", "smtp_auth_secret", "token", "url", "user_key",
-    "victorops_api_key", "webhook_url", "wechat_api_secret", "bearer_token",
-])
-SECRET_MASK = "<secret>"
+# What is secret in an Alertmanager config is decided in one place, module_utils/alertmanager_config.py
+# (shared with the alertmanager role): AMP definitions are Alertmanager configs.
+ALERTMANAGER_SECRET_KEYS = RECEIVER_SECRET_KEYS
+SECRET_MASK = REDACTED
 
 
 def redact_alertmanager_secrets(value):
-    """A copy of an Alertmanager config (or AMP definition) with every secret field masked.
-
-    The one function that decides what is secret in an Alertmanager config for the amp_* code.
-    """
-    if isinstance(value, dict):
-        return {key: (SECRET_MASK if key in ALERTMANAGER_SECRET_KEYS and isinstance(item, str) and item
-                      else redact_alertmanager_secrets(item))
-                for key, item in value.items()}
-    if isinstance(value, list):
-        return [redact_alertmanager_secrets(item) for item in value]
-    return value
-
-
-def _secret_values(value):
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key in ALERTMANAGER_SECRET_KEYS and isinstance(item, str) and item:
-                yield item
-            else:
-                yield from _secret_values(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _secret_values(item)
+    """A copy of an Alertmanager config (or AMP definition) with every secret field masked."""
+    return mask_secrets(value)
 
 
 def redact_text(text, config):
     """``text`` (a validator's message) with every secret value of ``config`` replaced."""
-    for secret in sorted(set(_secret_values(config)), key=len, reverse=True):
-        text = text.replace(secret, SECRET_MASK)
-    return text
+    return redact_secrets(text, secret_values(config))
 
 
 def alertmanager_problems(definition):

@@ -114,7 +114,7 @@ definition:
   description:
     - The definition as data (C(alertmanager_config) decoded).
     - Every secret (SigV4 keys, receiver keys, tokens, passwords, webhook URLs) is shown as
-      C(<secret>), here, in the diff and in the module arguments shown at C(-vvv).
+      C(<redacted>), here, in the diff and in the module arguments shown at C(-vvv).
   returned: when state=present
   type: dict
 amtool_checked:

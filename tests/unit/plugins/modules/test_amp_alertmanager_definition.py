@@ -185,8 +185,8 @@ def test_secrets_never_appear_in_result_diff_or_arguments(stubber, capsys):
     for secret in SECRETS:
         assert secret not in text, secret
     sigv4 = out["definition"]["alertmanager_config"]["receivers"][0]["sns_configs"][0]["sigv4"]
-    assert sigv4 == {"region": "eu-west-1", "access_key": "<secret>", "secret_key": "<secret>"}
-    assert "routing_key: <secret>" in out["diff"]["after"] and "secret_key: <secret>" in out["diff"]["before"]
+    assert sigv4 == {"region": "eu-west-1", "access_key": "<redacted>", "secret_key": "<redacted>"}
+    assert "routing_key: <redacted>" in out["diff"]["after"] and "secret_key: <redacted>" in out["diff"]["before"]
     assert "topic_arn: arn:aws:sns:eu-west-1:123456789012:alerts" in out["diff"]["after"]
 
 
