@@ -56,7 +56,14 @@ def test_component_list_is_data_with_its_version():
     assert "logging" not in otel.ADOT_COMPONENTS["exporters"]
     assert "awsecscontainermetrics" in otel.ADOT_COMPONENTS["receivers"]
     assert otel.ADOT_COMPONENTS["connectors"] == frozenset()
-    assert sum(len(v) for v in otel.ADOT_COMPONENTS.values()) == 7 + 10 + 15 + 11
+    # The whole table against a literal transcription of ADOT v0.49.0's defaults.go.
+    fixture = Path(__file__).resolve().parents[2] / "fixtures" / "adot-v0.49.0-components.txt"
+    expected = {}
+    for line in fixture.read_text().splitlines():
+        if line and not line.startswith("#"):
+            kind, _sep, names = line.partition(":")
+            expected[kind] = frozenset(n.strip() for n in names.split(",") if n.strip())
+    assert otel.ADOT_COMPONENTS == expected
 
 
 # ---------------------------------------------------------------------------- build
