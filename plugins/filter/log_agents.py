@@ -17,10 +17,6 @@ description:
     C(promtail_config_problems) (structural problems of a Promtail configuration dict),
     C(alloy_config) (model to Alloy configuration text; options host_metrics, remote_write_url, sigv4,
     scrape_interval, log_level) and C(alloy_config_problems) (structural problems of Alloy configuration text).
-  - C(local_url) (a listen address, optional scheme and path, to the URL a client on the same host uses;
-    a wildcard address is reached on loopback) serves the handlers of the grafana and alloy roles.
-  - C(list_variable_problems) (a dict of variable name to value; a message for each value that is not a list,
-    such as the string C(-e name=a,b) gives) serves the preflight of the grafana, loki, alloy and promtail roles.
 options:
   _input:
     description: The role's inputs.
@@ -42,7 +38,6 @@ _value:
   type: dict
 """
 
-from ansible_collections.monitoring.stack.plugins.module_utils.common import local_url
 from ansible_collections.monitoring.stack.plugins.module_utils.log_agents import (
     alloy_config,
     input_problems,
@@ -51,15 +46,6 @@ from ansible_collections.monitoring.stack.plugins.module_utils.log_agents import
     validate_alloy,
     validate_promtail,
 )
-
-
-def _list_variable_problems(variables):
-    """Role argument validation accepts ``-e grafana_plugins=a,b`` (it splits the string to check
-    it) but leaves the variable a string, which the tasks would then use character by character:
-    refuse it, naming the variable and the form that works."""
-    return ["%s: must be a list, got the string %r (on the command line give a list as JSON: "
-            "-e '{\"%s\": [...]}')" % (name, value[:60], name)
-            for name, value in sorted(dict(variables).items()) if isinstance(value, str)]
 
 
 def _model(inputs):
@@ -89,6 +75,4 @@ class FilterModule(object):
             "promtail_config_problems": validate_promtail,
             "alloy_config": _alloy_config,
             "alloy_config_problems": validate_alloy,
-            "local_url": local_url,
-            "list_variable_problems": _list_variable_problems,
         }

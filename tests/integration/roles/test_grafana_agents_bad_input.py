@@ -81,5 +81,5 @@ def test_a_list_given_as_json_on_the_command_line_passes(playbook):
         extravars=dict(AGENT, monitoring_log_agent="alloy"), check=True,
         extra_args=["-e", '{"alloy_user_groups": ["adm", "systemd-journal"]}', "--tags", "alloy_configure"])
     assert result.failures() == [], result
-    checked = [res for name, res in result.results() if name.endswith("Check that the list variables are lists")]
+    checked = [res for name, res in result.results() if name.endswith("Check that every list setting of the role is a list")]
     assert len(checked) == 1 and not checked[0].get("failed"), result
