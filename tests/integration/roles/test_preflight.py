@@ -117,3 +117,31 @@ def test_local_archive_with_a_wrong_digest_fails_in_preflight(role_preflight, tm
         "node_exporter_install_method": "local", "node_exporter_local_archive": str(archive),
         "node_exporter_archive_checksum": digest.upper()}, tasks_from="preflight")
     assert result.rc == 0 and result.failures() == [], result
+
+
+def _controller_release():
+    try:
+        with open("/etc/os-release") as handle:
+            return dict(line.strip().split("=", 1) for line in handle if "=" in line).get("VERSION_CODENAME")
+    except OSError:
+        return None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_controller_release() != "bookworm",
+                    reason="the preflight runs on localhost; the refusal applies to Debian 12 (bookworm) hosts only")
+@pytest.mark.parametrize("extravars, variable", [
+    ({"prometheus_amp_remote_write": {"workspace_id": "ws-1", "region": "eu-west-1"}}, "prometheus_amp_remote_write"),
+    ({"prometheus_remote_write": [{"url": "https://aps.example/api/v1/remote_write", "sigv4": {"region": "eu-west-1"}}]},
+     "prometheus_remote_write"),
+])
+def test_sigv4_remote_write_with_debian_12s_package_is_refused(role_preflight, extravars, variable):
+    """Debian 12's packaged 2.42 sends sigv4 remote write unsigned (test_sigv4_remote_write.py shows
+    it with the real binary): with the package method on bookworm, preflight refuses it; the archive
+    method passes."""
+    role_preflight.fails_before_any_change("prometheus", dict(extravars, prometheus_install_method="package"),
+                                           "%s: Debian 12's prometheus package (2.42) sends SigV4 remote write "
+                                           "unsigned" % variable)
+    result = role_preflight.run("prometheus", dict(extravars, prometheus_install_method="archive"),
+                                tasks_from="preflight")
+    assert result.rc == 0 and result.failures() == [], result
