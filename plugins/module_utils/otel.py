@@ -881,6 +881,23 @@ def mask_secrets(value, _in_secret_mapping=False):
     return value
 
 
+def mask_unlike(old, new):
+    """``old`` with every value that ``new`` does not hold at the same place replaced by ``MASK``.
+
+    For the "before" of a SecureString: its decrypted content is secret as a whole, so only what
+    the new (shown) config repeats stays visible; a changed or removed value shows as masked."""
+    if isinstance(old, dict):
+        same = new if isinstance(new, dict) else {}
+        return {key: mask_unlike(item, same.get(key, _ABSENT)) for key, item in old.items()}
+    if isinstance(old, list):
+        same = new if isinstance(new, list) else []
+        return [mask_unlike(item, same[index] if index < len(same) else _ABSENT) for index, item in enumerate(old)]
+    return old if old == new else MASK
+
+
+_ABSENT = object()
+
+
 def sha256(text):
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

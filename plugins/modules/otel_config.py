@@ -40,7 +40,7 @@ description:
     C(token), C(secret), C(authorization), C(api_key) holding more than a C(${env:VAR})) are
     masked in RV(content), RV(aot_config_content), the diff and the arguments shown at C(-vvv),
     and each one is a warning (the stored config still holds it, so use C(${env:VAR})). An SSM
-    C(SecureString) is compared decrypted and shown only masked.
+    C(SecureString) is compared decrypted; its previous value is shown only where the new config repeats it, every other value masked.
   - Every destination is read and checked before any is written; when a write fails, the message
     and RV(written) say which destinations were already written.
   - Build options are checked first and a bad one fails naming it (durations, memory limits,
@@ -437,14 +437,20 @@ class FileDestination:
         return wrote
 
 
-def masked_text(text, header):
-    """Stored config text as the diff shows it: credentials masked; unreadable text not shown."""
+def masked_text(text, header, secret_as_a_whole=None):
+    """Stored config text as the diff shows it: credentials masked; unreadable text not shown.
+
+    ``secret_as_a_whole`` (the new, masked config) is given for a SecureString: then every old
+    value the new config does not repeat is masked too, whatever its key."""
     if not text:
         return ""
     try:
-        return otel.render_yaml(otel.mask_secrets(otel.parse_config(text)), header=header)
+        old = otel.mask_secrets(otel.parse_config(text))
     except ValueError:
         return "(previous content not shown: %d characters that are not a readable config)\n" % len(text)
+    if secret_as_a_whole is not None:
+        old = otel.mask_unlike(old, secret_as_a_whole)
+    return otel.render_yaml(old, header=header)
 
 
 def main():
@@ -557,11 +563,12 @@ def main():
             result["written"].append(kind)
 
     diffs = []
-    for kind, _destination, diff_header in destinations:
+    for kind, destination, diff_header in destinations:
         before = result["destinations"][kind].pop("before", None)
         if before is not None:
+            secure = masked if getattr(destination, "parameter_type", None) == "SecureString" else None
             diffs.append({"before_header": diff_header, "after_header": diff_header,
-                          "before": masked_text(before, header), "after": shown})
+                          "before": masked_text(before, header, secure), "after": shown})
     result["changed"] = any(d["changed"] for d in result["destinations"].values())
     if module._diff:
         result["diff"] = diffs

@@ -538,3 +538,12 @@ def test_literal_credentials_are_found_and_masked_substitutions_are_kept():
     assert masked["exporters"]["otlphttp/env"]["headers"] == {"authorization": "Bearer ${env:T}"}
     assert TOKEN in otel.render_yaml(config), "the config itself is left as it is"
     assert otel.literal_credentials(build()) == [] and otel.mask_secrets(build()) == build()
+
+
+def test_mask_unlike_shows_only_what_the_new_config_repeats():
+    """The before of a SecureString: a value the new config does not hold at the same place,
+    whatever its key, is masked (the sentinel test's old value was `previous: <secret>`)."""
+    old = {"previous": "SENTINEL-old", "exporters": {"otlp": {"endpoint": "https://a", "x": ["1", "2"]}}}
+    new = {"exporters": {"otlp": {"endpoint": "https://a", "x": ["1"]}}}
+    assert otel.mask_unlike(old, new) == {
+        "previous": otel.MASK, "exporters": {"otlp": {"endpoint": "https://a", "x": ["1", otel.MASK]}}}
