@@ -20,14 +20,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import threading
 import urllib.error
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+
+try:
+    from tests.support.loopback_http import LoopbackServer
+except ImportError:  # run as a script from tests/support
+    from loopback_http import LoopbackServer
 
 _FORWARDED = ("content-type", "content-encoding", "x-prometheus-remote-write-version", "user-agent")
 
@@ -132,35 +136,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
 
-class Sigv4Verifier(object):
+class Sigv4Verifier(LoopbackServer):
     """The verifier in a thread, for pytest: ``with Sigv4Verifier(...) as v: v.url, v.stats()``."""
 
+    path = "/workspaces/ws-standin/api/v1/remote_write"
+
     def __init__(self, access_key, secret_key, region, upstream=None, bind="127.0.0.1", port=0):
-        self.httpd = ThreadingHTTPServer((bind, port), _Handler)
-        self.httpd.daemon_threads = True
+        super().__init__(_Handler, {"accepted": 0, "rejected": 0, "reasons": {}}, bind, port)
         self.httpd.access_key, self.httpd.secret_key, self.httpd.region = access_key, secret_key, region
         self.httpd.upstream = upstream
-        self.httpd.lock = threading.Lock()
-        self.httpd.stats = {"accepted": 0, "rejected": 0, "reasons": {}}
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
-
-    @property
-    def url(self):
-        host, port = self.httpd.server_address[:2]
-        return "http://%s:%d/workspaces/ws-standin/api/v1/remote_write" % (host, port)
-
-    def stats(self):
-        with self.httpd.lock:
-            return json.loads(json.dumps(self.httpd.stats))
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=10)
 
 
 def main():
@@ -172,11 +156,8 @@ def main():
     parser.add_argument("--secret-key", required=True)
     parser.add_argument("--upstream")
     args = parser.parse_args()
-    verifier = Sigv4Verifier(args.access_key, args.secret_key, args.region, args.upstream, args.bind, args.port)
-    try:
-        verifier.httpd.serve_forever(poll_interval=0.2)
-    finally:
-        verifier.httpd.server_close()
+    Sigv4Verifier(args.access_key, args.secret_key, args.region, args.upstream, args.bind,
+                  args.port).serve_in_foreground()
 
 
 if __name__ == "__main__":

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+try:
+    from tests.support.loopback_http import LoopbackServer
+except ImportError:  # run as a script from tests/support
+    from loopback_http import LoopbackServer
 
 
 def _empty():
@@ -64,32 +68,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(200)
 
 
-class WebhookSink(object):
+class WebhookSink(LoopbackServer):
+    path = "/alerts"
+
     def __init__(self, bind="127.0.0.1", port=0):
-        self.httpd = ThreadingHTTPServer((bind, port), _Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.lock = threading.Lock()
-        self.httpd.stats = _empty()
+        super().__init__(_Handler, _empty(), bind, port)
         self.httpd.messages = []
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
-
-    @property
-    def url(self):
-        host, port = self.httpd.server_address[:2]
-        return "http://%s:%d/alerts" % (host, port)
-
-    def stats(self):
-        with self.httpd.lock:
-            return json.loads(json.dumps(self.httpd.stats))
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=10)
 
 
 def main():
@@ -97,11 +81,7 @@ def main():
     parser.add_argument("--bind", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    sink = WebhookSink(args.bind, args.port)
-    try:
-        sink.httpd.serve_forever(poll_interval=0.2)
-    finally:
-        sink.httpd.server_close()
+    WebhookSink(args.bind, args.port).serve_in_foreground()
 
 
 if __name__ == "__main__":
