@@ -36,6 +36,16 @@ def _binary(line):
     return os.path.join(version_lines.bindir(line), "prometheus"), found["prometheus"]
 
 
+def _federated_up(prom, timeout=30):
+    """/federate for `up` once the self-scrape is in (external labels are added there)."""
+    body = ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and 'job="self"' not in body:
+        time.sleep(0.5)
+        body = prom.get("/federate?match%5B%5D=up")
+    return body
+
+
 def _unknown_feature_options(log_text):
     return {line.split("option=")[1].strip().strip('"') for line in log_text.splitlines()
             if "Unknown option for --enable-feature" in line and "option=" in line}
@@ -70,11 +80,7 @@ def test_v3_expands_dollar_in_external_labels_and_keeps_double_dollar(tmp_path):
     config = ("global:\n  scrape_interval: 1s\n  external_labels:\n    escaped: 'ab$$team'\n    raw: 'ab$team'\n"
               "scrape_configs:\n  - job_name: self\n    static_configs:\n      - targets: ['127.0.0.1:PORT']\n")
     with PrometheusProcess(binary, tmp_path, config, env={"team": "EXPANDED"}) as prom:
-        body = ""
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and 'job="self"' not in body:
-            time.sleep(0.5)
-            body = prom.get("/federate?match%5B%5D=up")
+        body = _federated_up(prom)
     assert 'escaped="ab$team"' in body, body
     assert 'raw="abEXPANDED"' in body, body
 
@@ -85,11 +91,7 @@ def test_v2_takes_external_labels_literally(tmp_path):
     config = ("global:\n  scrape_interval: 1s\n  external_labels:\n    raw: 'ab$team'\n"
               "scrape_configs:\n  - job_name: self\n    static_configs:\n      - targets: ['127.0.0.1:PORT']\n")
     with PrometheusProcess(binary, tmp_path, config, env={"team": "EXPANDED"}) as prom:
-        body = ""
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and 'job="self"' not in body:
-            time.sleep(0.5)
-            body = prom.get("/federate?match%5B%5D=up")
+        body = _federated_up(prom)
     assert 'raw="ab$team"' in body, body
 
 

@@ -15,11 +15,11 @@ import shutil
 import boto3
 import pytest
 import yaml
-from ansible.module_utils.testing import patch_module_args
 from botocore.stub import ANY, Stubber
 
 from ansible_collections.monitoring.stack.plugins.module_utils import amp_validation
 from ansible_collections.monitoring.stack.plugins.modules import amp_alertmanager_definition as module
+from tests.support.aws_stubs import run_module
 
 WS = "ws-01234567-89ab-cdef-0123-456789abcdef"
 ARN = "arn:aws:aps:eu-west-1:123456789012:workspace/" + WS
@@ -48,15 +48,7 @@ def _real_amtool(request):
 
 
 def _run(capsys, args, check_mode=False, diff=False):
-    args = dict(args, region="eu-west-1")
-    if check_mode:
-        args["_ansible_check_mode"] = True
-    if diff:
-        args["_ansible_diff"] = True
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            module.main()
-    return json.loads(capsys.readouterr().out)
+    return run_module(module, capsys, args, check_mode=check_mode, diff=diff)
 
 
 def _stored(definition=None, status="ACTIVE"):
