@@ -4,11 +4,13 @@ PYTHON ?= python3
 VENV ?= .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup test demo demo-down lint sanity units molecule build clean help
+.PHONY: setup test test-matrix demo demo-down lint sanity units molecule build clean help
 
 help:
 	@echo "make demo       deploy the stack onto local test hosts and print where to look"
 	@echo "make test       lint, sanity, unit/integration tests, Molecule scenarios"
+	@echo "make test-matrix  the version-line matrix: prometheus_lines on bookworm, trixie and sid,"
+	@echo "                 prometheus_upgrade (2.53 -> 3.5), prometheus_default on Debian 12 hosts"
 	@echo "make demo-down  remove everything the demo made"
 	@echo "make setup      only the set-up (system packages, venv)"
 
@@ -24,6 +26,9 @@ $(VENV)/.installed: requirements-dev.txt
 
 test: setup
 	@scripts/test.sh $(TEST_ARGS)
+
+test-matrix: setup
+	@scripts/test.sh --matrix $(TEST_ARGS)
 
 lint: setup
 	@scripts/test.sh --only lint

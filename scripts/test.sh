@@ -3,20 +3,30 @@
 # integration, against real moto/Prometheus tools/HTTP on loopback), then every Molecule
 # scenario on systemd test hosts. Runs every step, prints a summary, exits non-zero on any
 # failure.
-#   scripts/test.sh [--only lint|sanity|pytest|molecule] [--scenario NAME]...
+#   scripts/test.sh [--only lint|sanity|pytest|molecule] [--matrix] [--scenario NAME[@LINE]]...
+# NAME@LINE runs a scenario on one Debian line (bookworm, trixie, sid): prometheus_lines takes
+# its binaries from that line (MS_LINE), any other scenario runs on that suite's test hosts
+# (MOLECULE_IMAGE=monitoring-stack/debian-systemd:LINE). Without --scenario, `make test` runs
+# every scenario but prometheus_upgrade, and prometheus_lines on the newest and the oldest line;
+# --matrix (`make test-matrix`) runs only the version matrix: prometheus_lines on every line,
+# prometheus_upgrade, and prometheus_default on Debian 12 hosts (its default hosts are Debian 13).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 ROOT=$(pwd)
 export PATH="$ROOT/.venv/bin:$PATH" NO_COLOR=1 ANSIBLE_NOCOLOR=1 PY_COLORS=0
 LOGDIR="$ROOT/tests/output/logs"
 mkdir -p "$LOGDIR"
+LINES=(bookworm trixie sid)
+# The Debian 13 test hosts prometheus_default runs on by default (built once, cached).
+export TESTHOSTS_SUITES="${TESTHOSTS_SUITES:-trixie}"
 
-only="" scenarios=()
+only="" scenarios=() matrix=no
 while [ $# -gt 0 ]; do
   case "$1" in
     --only) only="$2"; shift 2 ;;
     --scenario) scenarios+=("$2"); shift 2 ;;
-    *) echo "usage: $0 [--only lint|sanity|pytest|molecule] [--scenario NAME]..." >&2; exit 2 ;;
+    --matrix) matrix=yes; only="${only:-molecule}"; shift ;;
+    *) echo "usage: $0 [--only lint|sanity|pytest|molecule] [--matrix] [--scenario NAME[@LINE]]..." >&2; exit 2 ;;
   esac
 done
 
@@ -65,10 +75,43 @@ if want pytest; then
   fi
 fi
 
+run_scenario() {  # run_scenario NAME[@LINE]
+  local spec="$1" name="${1%@*}" line="" log
+  [ "$spec" = "$name" ] || line="${spec#*@}"
+  if [ ! -f "extensions/molecule/$name/molecule.yml" ]; then
+    record FAIL "molecule $spec" 0 "no scenario extensions/molecule/$name"; return
+  fi
+  if [ -n "$line" ] && [[ ! " ${LINES[*]} " =~ " $line " ]]; then
+    record FAIL "molecule $spec" 0 "unknown line $line (one of ${LINES[*]})"; return
+  fi
+  log="$LOGDIR/molecule-$name${line:+-$line}.log"
+  rm -f "$LOGDIR/prometheus_lines-$line-versions.json"
+  if [ -z "$line" ]; then
+    run_step "molecule $spec" "$log" molecule test -s "$name"
+  elif [ "$name" = prometheus_lines ]; then
+    run_step "molecule $spec" "$log" env MS_LINE="$line" molecule test -s "$name"
+  else
+    run_step "molecule $spec" "$log" env MOLECULE_IMAGE="monitoring-stack/debian-systemd:$line" molecule test -s "$name"
+  fi
+  # The versions the line ran, as the scenario's prepare read them from the binaries.
+  if [ "$name" = prometheus_lines ] && [ -f "$LOGDIR/prometheus_lines-$line-versions.json" ]; then
+    echo "    versions: $(tr -d '\n ' <"$LOGDIR/prometheus_lines-$line-versions.json")"
+    results[-1]="${results[-1]} $(tr -d '\n "{}' <"$LOGDIR/prometheus_lines-$line-versions.json")"
+  fi
+}
+
 if want molecule; then
-  if [ ${#scenarios[@]} -eq 0 ]; then
+  if [ ${#scenarios[@]} -eq 0 ] && [ "$matrix" = yes ]; then
+    scenarios=(prometheus_lines@bookworm prometheus_lines@trixie prometheus_lines@sid prometheus_upgrade
+               prometheus_default@bookworm)
+  elif [ ${#scenarios[@]} -eq 0 ]; then
     for f in extensions/molecule/*/molecule.yml; do
-      scenarios+=("$(basename "$(dirname "$f")")")
+      s="$(basename "$(dirname "$f")")"
+      case "$s" in
+        prometheus_upgrade) ;;   # make test-matrix only
+        prometheus_lines) scenarios+=(prometheus_lines@sid prometheus_lines@bookworm) ;;
+        *) scenarios+=("$s") ;;
+      esac
     done
   fi
   was_running=no
@@ -78,7 +121,7 @@ if want molecule; then
     # Stop the private dockerd when the tests end, unless someone else had started it.
     [ "$was_running" = yes ] || trap 'tests/hosts/testhosts.sh stop 2>/dev/null' EXIT
     for s in "${scenarios[@]}"; do
-      run_step "molecule $s" "$LOGDIR/molecule-$s.log" molecule test -s "$s"
+      run_scenario "$s"
     done
   else
     record FAIL "molecule test hosts" 0 "tests/hosts/testhosts.sh up failed: $(tail -n 3 "$LOGDIR/testhosts.log" | tr '\n' ' ')"

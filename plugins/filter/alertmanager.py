@@ -9,9 +9,14 @@ DOCUMENTATION = r"""
 name: alertmanager_config
 short_description: The alertmanager.yml of the alertmanager role, as data
 description:
-  - Builds the Alertmanager configuration - receivers by kind (slack, pagerduty, email, webhook),
-    a routing tree by the C(severity) label, grouping, inhibition rules and templates.
+  - Builds the Alertmanager configuration - receivers by kind (every integration of
+    C(plugins/module_utils/alertmanager_receivers.py)), a routing tree by the C(severity) label,
+    grouping, inhibition rules, time intervals and templates; deprecated C(match)/C(match_re)
+    keys become C(matchers).
   - Also provides C(alertmanager_config_problems) (preflight messages naming the variable to fix),
+    C(alertmanager_version_problems) (receivers and flags the Alertmanager version does not have),
+    C(alertmanager_secret_files) (the config with its secrets moved into C(*_file) options, and
+    the files to write),
     C(secret_values) (every secret string of a config; C(keys=prometheus) for the HTTP client
     fields of a Prometheus config only), C(mask_secrets) (a copy with each secret replaced by
     C(<redacted>), for diffs) and C(redact_secrets) (a validator message with the given secrets
@@ -45,6 +50,14 @@ def alertmanager_config_problems(settings):
     return ac.config_problems(settings)
 
 
+def alertmanager_version_problems(settings):
+    return ac.version_problems(settings)
+
+
+def alertmanager_secret_files(config, version, secret_dir):
+    return ac.secret_files(config, version, secret_dir)
+
+
 _SECRET_KEYS = {"alertmanager": ac.RECEIVER_SECRET_KEYS, "prometheus": ac.HTTP_CLIENT_SECRET_KEYS}
 
 
@@ -65,6 +78,8 @@ class FilterModule(object):
         return {
             "alertmanager_config": alertmanager_config,
             "alertmanager_config_problems": alertmanager_config_problems,
+            "alertmanager_version_problems": alertmanager_version_problems,
+            "alertmanager_secret_files": alertmanager_secret_files,
             "secret_values": secret_values,
             "mask_secrets": mask_secrets,
             "redact_secrets": redact_secrets,

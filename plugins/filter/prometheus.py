@@ -21,6 +21,11 @@ description:
     C(prometheus_promql_checked) (whether the controller can parse PromQL), C(prometheus_rule_pack_names),
     C(prometheus_file_sd) (file_sd target files), C(prometheus_web_users) and
     C(prometheus_web_config) (basic auth users with bcrypt hashes that stay the same across runs),
+    C(prometheus_flags) (the command line for the selected version: agent mode, console templates,
+    C(--enable-feature)), C(prometheus_probe) (the installed version, the package candidate and the
+    version that last wrote the data directory, from the output of the role's one probe command),
+    C(prometheus_downgrade_problem) (a data directory written by 3.x and a target below 2.55),
+    C(prometheus_newest_version) (the newest of some versions),
     C(connect_address) and C(local_url) (where a client on the same host reaches a listen address,
     C(0.0.0.0:9090) -> C(127.0.0.1:9090); C(local_url(scheme, path)) -> C(http://127.0.0.1:9090/path)).
 positional: hosts
@@ -49,6 +54,7 @@ _value:
 import ctypes
 import ctypes.util
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -63,6 +69,7 @@ except ImportError:
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.monitoring.stack.plugins.module_utils import prometheus_config as pc
+from ansible_collections.monitoring.stack.plugins.module_utils import prometheus_versions as pv
 from ansible_collections.monitoring.stack.plugins.module_utils.common import connect_address, local_url
 
 RULES_DIR = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "rules"))
@@ -138,6 +145,37 @@ def prometheus_config(settings, hosts):
 
 def prometheus_config_problems(settings, hosts):
     return pc.config_problems(settings, hosts)
+
+
+def prometheus_flags(settings):
+    return pc.build_flags(settings)
+
+
+def prometheus_probe(output):
+    """The output of the role's probe command -> {installed, candidate, data_version}.
+
+    ``installed``: the version the installed binary reports; ``candidate``: the package
+    candidate (``apt-cache policy``); ``data_version``: the version the role last recorded in
+    the data directory, else the installed version when the data directory holds a WAL.
+    """
+    text = str(output or "")
+    installed = pv.version_from_output(text)
+    candidate = re.search(r"^\s*Candidate:\s*(?:\d+:)?(\d+\.\d+\.\d+)", text, re.MULTILINE)
+    recorded = re.search(r"^data_version=(\S+)", text, re.MULTILINE)
+    populated = re.search(r"^data_dir=populated$", text, re.MULTILINE) is not None
+    data_version = recorded.group(1) if recorded else (installed if populated else None)
+    return {"installed": installed, "candidate": candidate.group(1) if candidate else None,
+            "data_version": data_version}
+
+
+def prometheus_downgrade_problem(data_version, target_version):
+    return pv.downgrade_problem(data_version, target_version) or ""
+
+
+def prometheus_newest_version(versions):
+    """The newest of the given versions (empty ones skipped): what the data marker records."""
+    known = [str(v) for v in versions or [] if pv.parse_version(v)]
+    return max(known, key=pv.parse_version) if known else ""
 
 
 def prometheus_rule_pack_names(_ignored=None, rules_dir=None):
@@ -221,6 +259,10 @@ class FilterModule(object):
             "prometheus_hosts": prometheus_hosts,
             "prometheus_config": prometheus_config,
             "prometheus_config_problems": prometheus_config_problems,
+            "prometheus_flags": prometheus_flags,
+            "prometheus_probe": prometheus_probe,
+            "prometheus_downgrade_problem": prometheus_downgrade_problem,
+            "prometheus_newest_version": prometheus_newest_version,
             "prometheus_rule_pack_names": prometheus_rule_pack_names,
             "prometheus_rule_problems": prometheus_rule_problems,
             "prometheus_promql_checked": prometheus_promql_checked,

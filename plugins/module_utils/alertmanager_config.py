@@ -33,17 +33,34 @@ from ansible_collections.monitoring.stack.plugins.module_utils.common import (
     is_prometheus_duration as is_duration,
 )
 
-KINDS = {
-    "slack": ("slack_configs", ("api_url", "api_url_file"), "api_url"),
-    "pagerduty": ("pagerduty_configs", ("routing_key", "service_key", "routing_key_file", "service_key_file"),
-                  "routing_key"),
-    "email": ("email_configs", ("to",), "to"),
-    "webhook": ("webhook_configs", ("url", "url_file"), "url"),
-}
+from ansible_collections.monitoring.stack.plugins.module_utils.alertmanager_receivers import (
+    RECEIVERS,
+    externalize_config,
+    kind_problems,
+    parse_version,
+    version_problems as receiver_version_problems,
+)
+
+# Every integration by its short name (slack: {...}) -> its <kind>_configs key.
+KINDS = {kind: spec.key for kind, spec in sorted(RECEIVERS.items())}
 SEND_RESOLVED = ("slack", "webhook", "pagerduty")
 BLACKHOLE = "blackhole"
 URL_FIELDS = ("api_url", "url", "webhook_url")
 _HTTP_URL = re.compile(r"^https?://[^/\s]+", re.IGNORECASE)
+# The oldest Alertmanager the role is tested with (Debian 12's package); the config it writes
+# uses matchers (0.22) and time_intervals (0.24).
+MIN_VERSION = "0.25"
+# Flags of the role -> (variable, version that added the flag: CHANGELOG, and checked with the
+# --help of the real binaries of each line: 0.25 lacks them, 0.28 and 0.33 have them).
+VERSIONED_FLAGS = (
+    ("cluster_label", "cluster.label", "0.26"),
+    ("silences_max_silences", "silences.max-silences", "0.28"),
+    ("silences_max_silence_size_bytes", "silences.max-silence-size-bytes", "0.28"),
+)
+# Deprecated route and inhibition keys -> the matchers list that replaces them.
+_ROUTE_LEGACY = (("match", "=", "matchers"), ("match_re", "=~", "matchers"))
+_INHIBIT_LEGACY = (("source_match", "=", "source_matchers"), ("source_match_re", "=~", "source_matchers"),
+                   ("target_match", "=", "target_matchers"), ("target_match_re", "=~", "target_matchers"))
 
 
 def _as_list(value):
@@ -52,11 +69,27 @@ def _as_list(value):
     return list(value) if isinstance(value, list) else [value]
 
 
+def _needs(group):
+    """'routing_key or service_key': the fields of a required group, without their _file twins."""
+    plain = [field for field in group if not field.endswith("_file")]
+    return " or ".join(plain or group)
+
+
+def _url_problems(conf, where):
+    problems = []
+    # The URL is a secret (a Slack hook): the message names the field, not the value.
+    for field in URL_FIELDS:
+        value = conf.get(field)
+        if isinstance(value, str) and value and not _HTTP_URL.match(value):
+            problems.append("%s.%s has no scheme (http:// or https://)" % (where, field))
+    return problems
+
+
 def receiver_problems(receivers, global_settings=None):
     problems, names = [], set()
     global_settings = global_settings if isinstance(global_settings, dict) else {}
     if not isinstance(receivers, list):
-        return ["alertmanager_receivers: must be a list of {name, slack|pagerduty|email|webhook}"]
+        return ["alertmanager_receivers: must be a list of {name, <kind>: settings}"]
     for index, receiver in enumerate(receivers):
         item = "alertmanager_receivers[%d]" % index
         if not isinstance(receiver, dict) or not receiver.get("name"):
@@ -67,25 +100,55 @@ def receiver_problems(receivers, global_settings=None):
         if name in names:
             problems.append("%s: duplicate receiver name" % item)
         names.add(name)
-        unknown = set(receiver) - set(KINDS) - {"name"} - {v[0] for v in KINDS.values()}
+        unknown = set(receiver) - set(KINDS) - {"name"} - set(KINDS.values())
         if unknown:
             problems.append("%s: unknown keys %s (receiver kinds: %s)" % (item, ", ".join(sorted(unknown)), ", ".join(KINDS)))
-        for kind, (_key, needs, example) in KINDS.items():
+        problems.extend(kind_problems({k: v for k, v in receiver.items() if k in KINDS.values()}, item))
+        for kind, spec in RECEIVERS.items():
             for index2, conf in enumerate(_as_list(receiver.get(kind))):
-                if not isinstance(conf, dict) or not any(conf.get(k) for k in needs):
-                    problems.append("%s: %s[%d] needs %s" % (item, kind, index2, example))
+                where = "%s: %s[%d]" % (item, kind, index2)
+                if not isinstance(conf, dict):
+                    problems.append("%s must be a mapping" % where)
+                    continue
+                missing = [g for g in spec.required if not any(conf.get(f) not in (None, "") for f in g)]
+                for group in missing:
+                    problems.append("%s needs %s" % (where, _needs(group)))
+                if missing:
                     continue
                 if kind == "email":
                     # Alertmanager refuses an email receiver with no SMTP server or sender.
                     for field in ("smarthost", "from"):
                         if not conf.get(field) and not global_settings.get("smtp_" + field):
-                            problems.append("%s: email[%d] needs %s (or alertmanager_global.smtp_%s)" % (
-                                item, index2, field, field))
-                # The URL is a secret (a Slack hook): the message names the field, not the value.
-                for field in URL_FIELDS:
-                    value = conf.get(field)
-                    if isinstance(value, str) and value and not _HTTP_URL.match(value):
-                        problems.append("%s: %s[%d].%s has no scheme (http:// or https://)" % (item, kind, index2, field))
+                            problems.append("%s needs %s (or alertmanager_global.smtp_%s)" % (where, field, field))
+                problems.extend(_url_problems(conf, where))
+            for index2, conf in enumerate(_as_list(receiver.get(spec.key))):
+                if isinstance(conf, dict):
+                    problems.extend(_url_problems(conf, "%s: %s[%d]" % (item, spec.key, index2)))
+    return problems
+
+
+def _legacy_problems(data, legacy, where):
+    problems = []
+    for key, _op, _target in legacy:
+        value = data.get(key)
+        if value is not None and not (isinstance(value, dict) and all(LABEL_NAME.match(str(k)) for k in value)):
+            problems.append("%s.%s: must be a mapping of label name: value" % (where, key))
+    return problems
+
+
+def _route_problems(route, where, receivers, intervals):
+    if not isinstance(route, dict):
+        return ["%s: must be a mapping" % where]
+    problems = []
+    if "receiver" in route and route["receiver"] not in receivers:
+        problems.append("%s: no receiver named %r" % (where, route["receiver"]))
+    problems.extend(_legacy_problems(route, _ROUTE_LEGACY, where))
+    for key in ("mute_time_intervals", "active_time_intervals"):
+        for name in _as_list(route.get(key)):
+            if name not in intervals:
+                problems.append("%s.%s: no time interval named %r (alertmanager_time_intervals)" % (where, key, name))
+    for index, child in enumerate(_as_list(route.get("routes"))):
+        problems.extend(_route_problems(child, "%s.routes[%d]" % (where, index), receivers, intervals))
     return problems
 
 
@@ -99,10 +162,23 @@ def config_problems(settings):
     for severity, receiver in sorted((settings.get("severity_receivers") or {}).items()):
         if receiver not in names:
             problems.append("alertmanager_severity_receivers.%s: no receiver named %r" % (severity, receiver))
+    intervals = set()
+    for index, interval in enumerate(settings.get("time_intervals") or []):
+        if not isinstance(interval, dict) or not interval.get("name") or not isinstance(interval.get("time_intervals"), list):
+            problems.append("alertmanager_time_intervals[%d]: needs a name and a time_intervals list" % index)
+            continue
+        if interval["name"] in intervals:
+            problems.append("alertmanager_time_intervals[%d]: duplicate name %r" % (index, interval["name"]))
+        intervals.add(interval["name"])
     for index, route in enumerate(settings.get("extra_routes") or []):
+        where = "alertmanager_extra_routes[%d]" % index
         if not isinstance(route, dict) or route.get("receiver") not in names:
-            problems.append("alertmanager_extra_routes[%d]: no receiver named %r" % (
-                index, route.get("receiver") if isinstance(route, dict) else route))
+            problems.append("%s: no receiver named %r" % (where, route.get("receiver") if isinstance(route, dict) else route))
+            continue
+        problems.extend(_route_problems(route, where, names, intervals))
+    for index, rule in enumerate(settings.get("inhibit_rules") or []):
+        problems.extend(_legacy_problems(rule, _INHIBIT_LEGACY, "alertmanager_inhibit_rules[%d]" % index)
+                        if isinstance(rule, dict) else ["alertmanager_inhibit_rules[%d]: must be a mapping" % index])
     for key in ("group_wait", "group_interval", "repeat_interval"):
         if not is_duration(settings.get(key)):
             problems.append("alertmanager_%s: %r is not a duration (e.g. 30s, 5m, 4h)" % (key, settings.get(key)))
@@ -114,12 +190,62 @@ def config_problems(settings):
             problems.append("alertmanager_templates: %r must be a file name ending in .tmpl" % (name,))
     if settings.get("cluster_peers") and not settings.get("cluster_listen_address"):
         problems.append("alertmanager_cluster_peers: needs alertmanager_cluster_listen_address (clustering is off)")
+    if settings.get("cluster_label") and not settings.get("cluster_listen_address"):
+        problems.append("alertmanager_cluster_label: needs alertmanager_cluster_listen_address (clustering is off)")
+    for key in ("silences_max_silences", "silences_max_silence_size_bytes"):
+        value = settings.get(key, 0)
+        if isinstance(value, bool) or not re.match(r"^\d+$", str(value).strip()):
+            problems.append("alertmanager_%s: %r must be a whole number >= 0 (0: no limit)" % (key, value))
     return problems
+
+
+def version_problems(settings):
+    """What the Alertmanager version (settings ``version``, found as ``version_source`` says)
+    does not have: receiver integrations and flags, each naming the version that added it."""
+    version = settings.get("version") or ""
+    source = settings.get("version_source") or "alertmanager_version"
+    if not version:
+        return []
+    if parse_version(version) is None:
+        return ["%s: %r is not a version (e.g. 0.33.1)" % (source, version)]
+    if parse_version(version) < parse_version(MIN_VERSION):
+        return ["%s: Alertmanager %s is older than %s, the oldest version this role supports" % (
+            source, version, MIN_VERSION)]
+    suffix = "" if source == "alertmanager_version" else " (%s)" % source
+    problems = [p + suffix for p in receiver_version_problems(
+        [_receiver(r) for r in settings.get("receivers") or [] if isinstance(r, dict) and r.get("name")], version)]
+    for key, flag, since in VERSIONED_FLAGS:
+        if str(settings.get(key) or "").strip() not in ("", "0") and parse_version(version) < parse_version(since):
+            problems.append("alertmanager_%s: --%s needs Alertmanager >= %s, but the version is %s%s" % (
+                key, flag, since, version, suffix))
+    return problems
+
+
+def _quote(value):
+    """A matcher value in double quotes, escaped as Alertmanager's matcher parser reads it."""
+    return '"%s"' % str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _modernize(data, legacy):
+    """``data`` with its deprecated match keys turned into matchers (the same alerts match)."""
+    out = copy.deepcopy(data)
+    for key, op, target in legacy:
+        value = out.pop(key, None)
+        if isinstance(value, dict):
+            out[target] = list(out.get(target) or []) + ["%s%s%s" % (k, op, _quote(v)) for k, v in sorted(value.items())]
+    return out
+
+
+def _modern_route(route):
+    out = _modernize(route, _ROUTE_LEGACY)
+    if isinstance(out.get("routes"), list):
+        out["routes"] = [_modern_route(r) if isinstance(r, dict) else r for r in out["routes"]]
+    return out
 
 
 def _receiver(receiver):
     out = {"name": receiver["name"]}
-    for kind, (key, _needs, _example) in KINDS.items():
+    for kind, key in KINDS.items():
         configs = [copy.deepcopy(c) for c in _as_list(receiver.get(kind))]
         if kind in SEND_RESOLVED:
             for conf in configs:
@@ -131,12 +257,13 @@ def _receiver(receiver):
 
 
 def build_config(settings):
-    """alertmanager.yml data. settings keys: global, receivers, route_receiver,
-    severity_receivers, extra_routes, group_by, group_wait, group_interval, repeat_interval,
-    inhibit_rules, templates_dir, templates."""
+    """alertmanager.yml data, every secret inline (see secret_files for the file form).
+    settings keys: global, receivers, route_receiver, severity_receivers, extra_routes,
+    group_by, group_wait, group_interval, repeat_interval, inhibit_rules, time_intervals,
+    templates_dir, templates."""
     receivers = [_receiver(r) for r in settings.get("receivers") or []]
     names = {r["name"] for r in receivers}
-    routes = [copy.deepcopy(r) for r in settings.get("extra_routes") or []]
+    routes = [_modern_route(r) for r in settings.get("extra_routes") or []]
     for severity, receiver in sorted((settings.get("severity_receivers") or {}).items()):
         routes.append({"receiver": receiver, "matchers": ['severity="%s"' % severity]})
     route = {
@@ -159,8 +286,17 @@ def build_config(settings):
     config["route"] = route
     config["receivers"] = receivers
     if settings.get("inhibit_rules"):
-        config["inhibit_rules"] = copy.deepcopy(settings["inhibit_rules"])
+        config["inhibit_rules"] = [_modernize(r, _INHIBIT_LEGACY) for r in settings["inhibit_rules"]]
+    if settings.get("time_intervals"):
+        config["time_intervals"] = copy.deepcopy(settings["time_intervals"])
     return config
+
+
+def secret_files(config, version, secret_dir):
+    """``{"config": ..., "files": {path: secret}}``: the config with every secret the version
+    can read from a file replaced by its ``*_file`` option, and the files to write."""
+    moved, files = externalize_config(config, version, secret_dir)
+    return {"config": moved, "files": files}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,7 +20,8 @@ from __future__ import annotations
 import copy
 import re
 
-__all__ = ["RECEIVERS", "externalize_secrets", "kind_problems", "parse_version", "version_problems"]
+__all__ = ["GLOBAL_SECRETS", "RECEIVERS", "externalize_config", "externalize_secrets", "kind_problems", "parse_version",
+           "version_problems"]
 
 
 class Receiver(object):
@@ -98,6 +99,20 @@ HTTP_CONFIG_SECRETS = (
 )
 
 
+# Secrets of the ``global`` section -> (file variant, lowest version whose real amtool accepts it
+# here; None: all three lines). Held against each line's amtool by the role tests.
+GLOBAL_SECRETS = {
+    "smtp_auth_password": ("smtp_auth_password_file", None),
+    "slack_api_url": ("slack_api_url_file", None),
+    "opsgenie_api_key": ("opsgenie_api_key_file", None),
+    "victorops_api_key": ("victorops_api_key_file", None),
+    "rocketchat_token": ("rocketchat_token_file", "0.28"),
+    "rocketchat_token_id": ("rocketchat_token_id_file", "0.28"),
+    "wechat_api_secret": ("wechat_api_secret_file", "0.33"),
+    "telegram_bot_token": ("telegram_bot_token_file", "0.33"),
+}
+
+
 def parse_version(text):
     """'0.28.1' -> (0, 28, 1); 'v0.33' -> (0, 33); None when there is no version."""
     match = re.match(r"^v?(\d+(?:\.\d+)*)", str(text or "").strip())
@@ -105,7 +120,9 @@ def parse_version(text):
 
 
 def _at_least(version, since):
-    return since is None or version is None or parse_version(version) >= parse_version(since)
+    """True also when the version is unknown (the role checks again once it is known)."""
+    parsed = parse_version(version)
+    return since is None or parsed is None or parsed >= parse_version(since)
 
 
 def kind_problems(receiver, where):
@@ -169,11 +186,31 @@ def externalize_secrets(receivers, version, secret_dir):
                         path = "%s-%s" % (stem, field)
                         files[path] = str(conf.pop(field))
                         conf[file_field] = path
-                http = conf.get("http_config")
-                for (section, field), file_field in HTTP_CONFIG_SECRETS:
-                    block = http.get(section) if isinstance(http, dict) else None
-                    if isinstance(block, dict) and block.get(field) not in (None, ""):
-                        path = "%s-%s-%s" % (stem, section, field)
-                        files[path] = str(block.pop(field))
-                        block[file_field] = path
+                _externalize_http_config(conf.get("http_config"), stem, files)
+    return result, files
+
+
+def _externalize_http_config(http, stem, files):
+    for (section, field), file_field in HTTP_CONFIG_SECRETS:
+        block = http.get(section) if isinstance(http, dict) else None
+        if isinstance(block, dict) and block.get(field) not in (None, ""):
+            path = "%s-%s-%s" % (stem, section, field)
+            files[path] = str(block.pop(field))
+            block[file_field] = path
+
+
+def externalize_config(config, version, secret_dir):
+    """externalize_secrets for a whole alertmanager.yml: its receivers and its ``global``
+    section. Returns ``(config, files)``; the input is not modified."""
+    result = copy.deepcopy(config or {})
+    result["receivers"], files = externalize_secrets(result.get("receivers"), version, secret_dir)
+    settings = result.get("global")
+    if isinstance(settings, dict):
+        stem = "%s/global" % secret_dir.rstrip("/")
+        for field, (file_field, since) in sorted(GLOBAL_SECRETS.items()):
+            if settings.get(field) not in (None, "") and _at_least(version, since):
+                path = "%s-%s" % (stem, field)
+                files[path] = str(settings.pop(field))
+                settings[file_field] = path
+        _externalize_http_config(settings.get("http_config"), stem, files)
     return result, files

@@ -21,8 +21,9 @@ from __future__ import annotations
 import copy
 import re
 
+from ansible_collections.monitoring.stack.plugins.module_utils import prometheus_versions as pv
 from ansible_collections.monitoring.stack.plugins.module_utils.common import (
-    LABEL_NAME,
+    is_label_name,
     is_prometheus_duration as is_duration,
     prometheus_duration_seconds as duration_seconds,
     WILDCARD_HOSTS,
@@ -33,6 +34,9 @@ SIZE = re.compile(r"^[0-9]+(B|KB|MB|GB|TB|PB|EB)$")
 JOB_NAME = re.compile(r"^[a-zA-Z0-9_.:-]+$")
 NODE_JOB = "node"
 SELF_JOB = "prometheus"
+# The role's default prometheus_rule_packs (defaults/main.yml): in agent mode they are not loaded,
+# any other list is refused (an agent evaluates no rules).
+DEFAULT_RULE_PACKS = ("service", "node", "prometheus")
 
 
 def is_size(value):
@@ -54,17 +58,24 @@ def _port(value):
     return port if 1 <= port <= 65535 else None
 
 
-def label_problems(variable, labels):
+def label_problems(variable, labels, utf8=False):
+    """``utf8``: the selected Prometheus takes UTF-8 label names (3.x unless its
+    metric_name_validation_scheme is legacy); else the classic rule."""
     problems = []
     if labels is None:
         return problems
     if not isinstance(labels, dict):
         return ["%s: labels must be a mapping of label name to value, got %r" % (variable, labels)]
     for name in sorted(labels, key=str):
-        if not LABEL_NAME.match(str(name)) or str(name).startswith("__"):
-            problems.append("%s: %r is not a valid Prometheus label name "
-                            "(letters, digits and _, not starting with a digit or __)" % (variable, name))
+        if not is_label_name(str(name), utf8=utf8) or str(name).startswith("__"):
+            rule = ("any UTF-8 text, not starting with __" if utf8 else
+                    "letters, digits and _, not starting with a digit or __")
+            problems.append("%s: %r is not a valid Prometheus label name (%s)" % (variable, name, rule))
     return problems
+
+
+def utf8_names(settings):
+    return pv.utf8_names(settings.get("version"), settings.get("metric_name_validation_scheme") or "")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -117,7 +128,7 @@ def alertmanager_targets(hosts, urls=()):
 # Checks (preflight)
 
 
-def target_problems(hosts):
+def target_problems(hosts, utf8=False):
     problems = []
     for host in hosts:
         targets = host.get("scrape_targets")
@@ -144,7 +155,7 @@ def target_problems(hosts):
             path = target.get("metrics_path", "/metrics")
             if not str(path).startswith("/"):
                 problems.append("%s: metrics_path must start with /, got %r" % (item, path))
-            problems.extend(label_problems(item + ".labels", target.get("labels")))
+            problems.extend(label_problems(item + ".labels", target.get("labels"), utf8))
     return problems
 
 
@@ -175,7 +186,8 @@ def settings_problems(settings):
     size = settings.get("retention_size")
     if size not in (None, "") and not is_size(size):
         problems.append("prometheus_retention_size: %r is not a size (e.g. 512MB, 50GB)" % (size,))
-    problems.extend(label_problems("prometheus_external_labels", settings.get("external_labels")))
+    utf8 = utf8_names(settings)
+    problems.extend(label_problems("prometheus_external_labels", settings.get("external_labels"), utf8))
     for job, targets in sorted((settings.get("file_sd_targets") or {}).items()):
         for index, group in enumerate(targets or []):
             item = "prometheus_file_sd_targets.%s[%d]" % (job, index)
@@ -185,13 +197,13 @@ def settings_problems(settings):
             for target in group["targets"]:
                 if _port(split_address(target)[1]) is None:
                     problems.append("%s: target %r has no port (host:port)" % (item, target))
-            problems.extend(label_problems(item + ".labels", group.get("labels")))
+            problems.extend(label_problems(item + ".labels", group.get("labels"), utf8))
     for index, job in enumerate(settings.get("ec2_sd_jobs") or []):
         item = "prometheus_ec2_sd_jobs[%d]" % index
         for key in ("job_name", "region", "port"):
             if not job.get(key):
                 problems.append("%s: %s is required" % (item, key))
-        problems.extend(label_problems(item + ".labels", job.get("labels")))
+        problems.extend(label_problems(item + ".labels", job.get("labels"), utf8))
     for index, job in enumerate(settings.get("extra_scrape_configs") or []):
         if not isinstance(job, dict) or not job.get("job_name"):
             problems.append("prometheus_extra_scrape_configs[%d]: needs a job_name" % index)
@@ -218,6 +230,124 @@ def settings_problems(settings):
         problems.append("prometheus_basic_auth_users: at least one user needs a plain password "
                         "(used to scrape Prometheus itself and to reload it)")
     return problems
+
+
+def _is_on(settings, key):
+    # Booleans may arrive from templates as text.
+    value = settings.get(key)
+    return value is True or str(value).lower() in ("true", "yes", "1")
+
+
+def _extra_flag_features(settings):
+    value = (settings.get("extra_flags") or {}).get("enable-feature")
+    if value in (None, "", True, False):
+        return []
+    return [f.strip() for f in str(value).split(",") if f.strip()]
+
+
+def version_problems(settings):
+    """What the selected Prometheus version (settings ``version``) does not take, each naming
+    the variable: feature flags 3.x removed, 3.x-only settings on 2.x, agent mode with rules or
+    alerting."""
+    version = settings.get("version") or ""
+    v3 = pv.is_v3(version)
+    problems = []
+    features = settings.get("feature_flags") or []
+    if not isinstance(features, list):
+        problems.append("prometheus_feature_flags: must be a list of feature names, got %r" % (features,))
+        features = []
+    problems.extend(pv.feature_flag_problems([str(f) for f in features], version, "prometheus_feature_flags"))
+    problems.extend(pv.feature_flag_problems(_extra_flag_features(settings), version,
+                                             "prometheus_extra_flags.enable-feature"))
+    if _is_on(settings, "agent_mode"):
+        packs = settings.get("rule_packs")
+        if packs and list(packs) != list(DEFAULT_RULE_PACKS):
+            problems.append("prometheus_rule_packs: agent mode (prometheus_agent_mode) evaluates no rules; "
+                            "set prometheus_rule_packs: [] and load the packs where the samples are written")
+        for variable, key in (("prometheus_extra_rules", "extra_rules"), ("prometheus_rule_for_overrides", "rule_for_overrides"),
+                              ("prometheus_alertmanager_urls", "alertmanagers")):
+            if settings.get(key):
+                problems.append("%s: agent mode (prometheus_agent_mode) has no rules and no alerting; empty it "
+                                "or turn agent mode off" % variable)
+    scheme = settings.get("metric_name_validation_scheme") or ""
+    if scheme and scheme not in pv.METRIC_NAME_VALIDATION_SCHEMES:
+        problems.append("prometheus_metric_name_validation_scheme: %r is not one of %s"
+                        % (scheme, ", ".join(pv.METRIC_NAME_VALIDATION_SCHEMES)))
+    elif scheme and not v3:
+        problems.append("prometheus_metric_name_validation_scheme: needs Prometheus 3 (%s is selected); "
+                        "2.x takes only the classic names" % version)
+    protocol = settings.get("fallback_scrape_protocol") or ""
+    if protocol and protocol not in pv.FALLBACK_SCRAPE_PROTOCOLS:
+        problems.append("prometheus_fallback_scrape_protocol: %r is not one of %s"
+                        % (protocol, ", ".join(pv.FALLBACK_SCRAPE_PROTOCOLS)))
+    elif protocol and not v3:
+        problems.append("prometheus_fallback_scrape_protocol: needs Prometheus 3 (%s is selected); 2.x falls back "
+                        "to the Prometheus text format by itself" % version)
+    if _is_on(settings, "always_scrape_classic_histograms") and not pv.at_least(version, pv.CLASSIC_HISTOGRAMS_SINCE):
+        problems.append("prometheus_always_scrape_classic_histograms: needs Prometheus 2.45 or newer "
+                        "(%s is selected)" % version)
+    for index, entry in enumerate(settings.get("remote_write") or []):
+        message = entry.get("protobuf_message") if isinstance(entry, dict) else None
+        if message is None:
+            continue
+        item = "prometheus_remote_write[%d].protobuf_message" % index
+        if message not in pv.REMOTE_WRITE_MESSAGES:
+            problems.append("%s: %r is not one of %s (remote write 1.0, 2.0)"
+                            % (item, message, ", ".join(pv.REMOTE_WRITE_MESSAGES)))
+        elif not v3:
+            problems.append("%s: needs Prometheus 3 (%s is selected); 2.x sends remote write 1.0 only" % (item, version))
+    return problems
+
+
+def enabled_features(settings):
+    """The --enable-feature values: prometheus_feature_flags, the enable-feature of
+    prometheus_extra_flags, and the ones the role's own settings need on this version."""
+    version = settings.get("version") or ""
+    features = [str(f) for f in settings.get("feature_flags") or []] + _extra_flag_features(settings)
+    if _is_on(settings, "agent_mode") and not pv.is_v3(version):
+        features.append("agent")
+    if _is_on(settings, "native_histograms") and not pv.at_least(version, pv.NATIVE_HISTOGRAMS_SETTING_SINCE):
+        features.append("native-histograms")
+    unique = []
+    for feature in features:
+        if feature not in unique:
+            unique.append(feature)
+    return unique
+
+
+def build_flags(settings):
+    """The command line of the unit, for the selected version (settings ``version``).
+
+    Agent mode: ``--agent`` on 3.x (the ``agent`` feature on 2.x), the WAL in
+    ``--storage.agent.path``, no TSDB retention. 2.x from a release archive reads the console
+    templates the archive ships (``console_dir``); 3.x archives ship none, so no console flags.
+    """
+    version = settings.get("version") or ""
+    agent = _is_on(settings, "agent_mode")
+    storage = "--storage.agent.path=" if agent else "--storage.tsdb.path="
+    flags = ["--config.file=" + settings["config_file"], storage + settings["data_dir"],
+             "--web.listen-address=" + settings["listen_address"], "--web.enable-lifecycle"]
+    if agent and pv.is_v3(version):
+        flags.append("--agent")
+    if not agent and settings.get("retention_time"):
+        flags.append("--storage.tsdb.retention.time=%s" % settings["retention_time"])
+    if not agent and settings.get("retention_size"):
+        flags.append("--storage.tsdb.retention.size=%s" % settings["retention_size"])
+    if settings.get("web_config_file"):
+        flags.append("--web.config.file=" + settings["web_config_file"])
+    if settings.get("external_url"):
+        flags.append("--web.external-url=" + settings["external_url"])
+    if settings.get("console_dir") and not pv.is_v3(version):
+        flags.append("--web.console.templates=%s/consoles" % settings["console_dir"])
+        flags.append("--web.console.libraries=%s/console_libraries" % settings["console_dir"])
+    features = enabled_features(settings)
+    if features:
+        flags.append("--enable-feature=" + ",".join(features))
+    for name, value in sorted((settings.get("extra_flags") or {}).items()):
+        if name == "enable-feature":
+            continue
+        flags.append("--" + name if value is True else "--%s=%s" % (name, value))
+    return flags
 
 
 # ---------------------------------------------------------------------------------------------
@@ -311,11 +441,35 @@ def scrape_jobs(settings, hosts):
 
 def config_problems(settings, hosts):
     """Every problem with the settings and the inventory, each naming the variable to fix."""
-    problems = settings_problems(settings) + target_problems([h for h in hosts if h.get("in_scrape_groups")])
+    problems = (settings_problems(settings) + version_problems(settings)
+                + target_problems([h for h in hosts if h.get("in_scrape_groups")], utf8_names(settings)))
     if problems:
         return problems
     names = [(variable, job["job_name"]) for variable, job in scrape_jobs(settings, hosts)]
     return job_name_problems(names)
+
+
+def _global_version_settings(settings):
+    version = settings.get("version") or ""
+    out = {}
+    if settings.get("metric_name_validation_scheme") and pv.is_v3(version):
+        out["metric_name_validation_scheme"] = settings["metric_name_validation_scheme"]
+    if _is_on(settings, "always_scrape_classic_histograms") and pv.is_v3(version):
+        out["always_scrape_classic_histograms"] = True
+    if _is_on(settings, "native_histograms") and pv.at_least(version, pv.NATIVE_HISTOGRAMS_SETTING_SINCE):
+        out["scrape_native_histograms"] = True
+    return out
+
+
+def _job_version_settings(settings):
+    """Per scrape job (where the version has no global setting); a job's own value wins."""
+    version = settings.get("version") or ""
+    out = {}
+    if settings.get("fallback_scrape_protocol") and pv.is_v3(version):
+        out["fallback_scrape_protocol"] = settings["fallback_scrape_protocol"]
+    if _is_on(settings, "always_scrape_classic_histograms") and not pv.is_v3(version):
+        out["scrape_classic_histograms"] = True
+    return out
 
 
 def build_config(settings, hosts):
@@ -325,7 +479,11 @@ def build_config(settings, hosts):
     rule_files, alertmanagers (host:port list), alertmanager_path_prefix, self_address,
     self_scheme, self_instance, self_basic_auth, self_tls_config, environment, file_sd_targets,
     file_sd_dir, ec2_sd_jobs, extra_scrape_configs, metric_filters, remote_write,
-    amp_remote_write.
+    amp_remote_write; and what depends on the Prometheus version: version, agent_mode (no
+    rule_files, no alerting), metric_name_validation_scheme, fallback_scrape_protocol,
+    always_scrape_classic_histograms, native_histograms. External labels are escaped for the
+    version (a literal ``$`` is ``$$`` on 3.x); remote write entries get ``enable_http2: false``
+    (3.x's default) unless they set it.
     hosts: [{name, address, environment, service, scrape_targets, node_exporter_listen_address,
     alertmanager_listen_address, in_scrape_groups, in_node_groups, in_alertmanager_groups}].
     """
@@ -336,20 +494,28 @@ def build_config(settings, hosts):
             "evaluation_interval": settings["evaluation_interval"],
         },
     }
+    version = settings.get("version") or ""
+    agent = _is_on(settings, "agent_mode")
     labels = {str(k): str(v) for k, v in (settings.get("external_labels") or {}).items() if v not in (None, "")}
     if labels:
-        config["global"]["external_labels"] = labels
-    if settings.get("rule_files"):
+        config["global"]["external_labels"] = pv.escape_external_labels(labels, version)
+    config["global"].update(_global_version_settings(settings))
+    if settings.get("rule_files") and not agent:
         config["rule_files"] = list(settings["rule_files"])
     managers = alertmanager_targets([h for h in hosts if h.get("in_alertmanager_groups")],
                                     settings.get("alertmanagers"))
-    if managers:
+    if managers and not agent:
         config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": managers}],
                                                  "api_version": "v2"}]}
     config["scrape_configs"] = [job for _variable, job in scrape_jobs(settings, hosts)]
+    for job in config["scrape_configs"]:
+        job.update({k: v for k, v in _job_version_settings(settings).items() if k not in job})
     remote = [copy.deepcopy(r) for r in settings.get("remote_write") or []]
     if settings.get("amp_remote_write"):
         remote.append(amp_remote_write(settings["amp_remote_write"]))
+    for entry in remote:
+        # 3.x's default, rendered on every version: an upgrade does not change the transport.
+        entry.setdefault("enable_http2", False)
     if remote:
         config["remote_write"] = remote
     return config

@@ -21,12 +21,18 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "FALLBACK_SCRAPE_PROTOCOLS",
     "FEATURES_REMOVED_IN_3",
+    "METRIC_NAME_VALIDATION_SCHEMES",
+    "REMOTE_WRITE_MESSAGES",
+    "at_least",
     "downgrade_problem",
     "escape_external_labels",
     "feature_flag_problems",
     "is_v3",
     "parse_version",
+    "utf8_names",
+    "version_from_output",
 ]
 
 # flag -> what to do instead on 3.x
@@ -43,6 +49,18 @@ FEATURES_REMOVED_IN_3 = {
 }
 # The oldest 2.x that reads a TSDB written by 3.x (the migration guide's "downgrade" section).
 OLDEST_READER_OF_V3_TSDB = (2, 55, 0)
+# Settings 3.x added (2.42 and 2.53 reject each one; 3.5 accepts each value).
+METRIC_NAME_VALIDATION_SCHEMES = ("utf8", "legacy")
+FALLBACK_SCRAPE_PROTOCOLS = ("PrometheusProto", "OpenMetricsText0.0.1", "OpenMetricsText1.0.0",
+                             "PrometheusText0.0.4", "PrometheusText1.0.0")
+# remote write 1.0 and 2.0
+REMOTE_WRITE_MESSAGES = ("prometheus.WriteRequest", "io.prometheus.write.v2.Request")
+# The scrape setting that keeps classic histograms beside native ones: `scrape_classic_histograms`
+# from 2.45 (2.42 rejects it, 2.53 accepts it), renamed `always_scrape_classic_histograms` in 3.0.
+CLASSIC_HISTOGRAMS_SINCE = (2, 45, 0)
+# From 3.8 native histograms are a config setting (`scrape_native_histograms`); before, the
+# `native-histograms` feature flag (3.5 rejects the setting and knows the flag).
+NATIVE_HISTOGRAMS_SETTING_SINCE = (3, 8, 0)
 
 
 def parse_version(text):
@@ -56,6 +74,23 @@ def parse_version(text):
 def is_v3(version):
     parsed = parse_version(version)
     return bool(parsed) and parsed[0] >= 3
+
+
+def at_least(version, minimum):
+    parsed = parse_version(version)
+    return bool(parsed) and parsed >= tuple(minimum)
+
+
+def utf8_names(version, scheme=""):
+    """Whether the selected version takes UTF-8 metric and label names: 3.x unless
+    ``metric_name_validation_scheme: legacy``; 2.x never."""
+    return is_v3(version) and scheme != "legacy"
+
+
+def version_from_output(text):
+    """'prometheus, version 3.5.3+ds1 (branch: ...)' -> '3.5.3'; None when there is none."""
+    match = re.search(r"^prometheus, version (\d+\.\d+\.\d+)", str(text or ""), re.MULTILINE)
+    return match.group(1) if match else None
 
 
 def feature_flag_problems(flags, version, variable="prometheus_enable_features"):

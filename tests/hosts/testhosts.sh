@@ -75,6 +75,11 @@ build_image() {  # build_image IMAGE
   local image="$1" suite
   running || cmd_start >/dev/null
   if docker image inspect "$image" >/dev/null 2>&1; then log "image $image present"; return; fi
+  # Scenarios of several helpers may ask for the same image at once: one builds, the others wait
+  # (at most 15 min, the time of a debootstrap on a slow mirror), then find it present.
+  exec 9>"$STATE/image.lock"
+  flock -w 900 9 || { log "another build of $image holds $STATE/image.lock for 15 min"; exit 1; }
+  if docker image inspect "$image" >/dev/null 2>&1; then log "image $image present"; exec 9>&-; return; fi
   case "$image" in
     monitoring-stack/debian-systemd:bookworm|monitoring-stack/debian-systemd:trixie) suite="${image##*:}" ;;
     *) log "MOLECULE_IMAGE=$image is not present locally; load or pull it first"; exit 1 ;;
@@ -97,6 +102,7 @@ build_image() {  # build_image IMAGE
   fi
   log "importing $image"
   tar -C "$rootfs" -c . | docker import -c 'CMD ["/lib/systemd/systemd"]' -c 'ENV container=docker' - "$image" >/dev/null
+  exec 9>&-
 }
 
 cmd_image() {

@@ -4,6 +4,8 @@
     version_lines.py stage LINE     download (cached) and unpack; print {binary: version} as JSON
     version_lines.py bindir LINE    print the directory holding that line's binaries
     version_lines.py versions LINE  print {binary: version} read from the binaries (JSON)
+    version_lines.py templates LINE print the directory of that line's Alertmanager default
+                                    templates (default.tmpl, email.tmpl)
 
 Lines: ``bookworm`` (the machine's own packages in /usr/bin, as scripts/setup-system.sh
 installs them), ``trixie`` (Debian 13) and ``sid`` (unstable: it moves, so versions are always
@@ -64,6 +66,17 @@ def bindir(line):
     return os.path.join(cache_root(), line, "root", "usr", "bin")
 
 
+def templates_dir(line):
+    """Where the line's Debian Alertmanager keeps default.tmpl and email.tmpl.
+
+    Debian patches Alertmanager to read them from /usr/share/prometheus/alertmanager instead of
+    embedding them as upstream does, so a binary taken out of the package needs them beside it.
+    """
+    if line == "bookworm":
+        return "/usr/share/prometheus/alertmanager"
+    return os.path.join(cache_root(), line, "root", "usr", "share", "prometheus", "alertmanager")
+
+
 def _apt_options(state):
     return ["-o", "Dir::Etc::sourcelist=%s" % os.path.join(state, "sources.list"), "-o", "Dir::Etc::sourceparts=-",
             "-o", "Dir::State::Lists=%s" % os.path.join(state, "lists"),
@@ -97,14 +110,18 @@ def stage(line):
     return versions(line)
 
 
-def binary_version(path):
+def binary_version(path, attempts=2):
     """The version a binary reports (``prometheus --version`` -> '3.5.3'); None if it reports none."""
-    try:
-        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30, check=False)
-    except OSError:
-        return None
-    match = _VERSION.search(out.stdout + out.stderr)
-    return match.group(1) if match else None
+    # A second attempt: right after staging, one binary of a line once reported nothing.
+    for _ in range(attempts):
+        try:
+            out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=60, check=False)
+        except OSError:
+            continue
+        match = _VERSION.search(out.stdout + out.stderr)
+        if match:
+            return match.group(1)
+    return None
 
 
 def versions(line):
@@ -118,11 +135,13 @@ def versions(line):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("stage", "bindir", "versions"))
+    parser.add_argument("command", choices=("stage", "bindir", "versions", "templates"))
     parser.add_argument("line", choices=LINES)
     args = parser.parse_args()
     if args.command == "bindir":
         print(bindir(args.line))
+    elif args.command == "templates":
+        print(templates_dir(args.line))
     elif args.command == "versions":
         print(json.dumps(versions(args.line), sort_keys=True))
     else:

@@ -84,3 +84,15 @@ def test_mirror_builds_upstream_layout_archives_per_line(staged, line, tmp_path)
         names = tar.getnames()
     top = "prometheus-%s.linux-amd64" % version
     assert {top + "/prometheus", top + "/promtool"} <= set(names)
+
+
+@pytest.mark.parametrize("line", version_lines.LINES)
+def test_each_line_has_the_templates_its_alertmanager_reads(staged, line):
+    # Debian's alertmanager reads these from its share directory (upstream embeds them); the
+    # prometheus_lines scenario copies them onto the host beside the archive's binary.
+    where = version_lines.templates_dir(line)
+    with open(os.path.join(version_lines.bindir(line), "prometheus-alertmanager"), "rb") as handle:
+        assert b"/usr/share/prometheus/alertmanager" in handle.read()
+    for name in ("default.tmpl", "email.tmpl"):
+        with open(os.path.join(where, name)) as handle:
+            assert '{{ define "' in handle.read(), (line, name)

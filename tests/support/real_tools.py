@@ -68,9 +68,10 @@ def promtool_check_config(config):
     return config
 
 
-def amtool_check_config(config):
-    """`amtool check-config` on alertmanager.yml data; returns the data."""
-    amtool = _tool("amtool")
+def amtool_check_config(config, amtool=None):
+    """`amtool check-config` on alertmanager.yml data; returns the data. ``amtool``: the binary
+    of a version line (default: the one on PATH)."""
+    amtool = amtool or _tool("amtool")
     with tempfile.TemporaryDirectory(prefix="ms-am-") as tmp:
         path = os.path.join(tmp, "alertmanager.yml")
         with open(path, "w") as handle:
