@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import re
 
+from ansible_collections.monitoring.stack.plugins.module_utils import blackbox_config
 from ansible_collections.monitoring.stack.plugins.module_utils import prometheus_versions as pv
 from ansible_collections.monitoring.stack.plugins.module_utils.common import (
     is_label_name,
@@ -430,6 +431,8 @@ def scrape_jobs(settings, hosts):
                                                             "refresh_interval": "1m"}]}))
     for job in settings.get("ec2_sd_jobs") or []:
         jobs.append(("prometheus_ec2_sd_jobs", _ec2_job(job)))
+    # Probes of the inventory through the blackbox exporters (module_utils/blackbox_config.py).
+    jobs.extend(blackbox_config.probe_jobs(settings.get("blackbox_probes")))
     for job in settings.get("extra_scrape_configs") or []:
         jobs.append(("prometheus_extra_scrape_configs", copy.deepcopy(job)))
     for _variable, job in jobs:
@@ -443,6 +446,7 @@ def config_problems(settings, hosts):
     """Every problem with the settings and the inventory, each naming the variable to fix."""
     problems = (settings_problems(settings) + version_problems(settings)
                 + target_problems([h for h in hosts if h.get("in_scrape_groups")], utf8_names(settings)))
+    problems += blackbox_config.probe_problems(settings.get("blackbox_probes"))
     if problems:
         return problems
     names = [(variable, job["job_name"]) for variable, job in scrape_jobs(settings, hosts)]
