@@ -21,7 +21,7 @@ description:
     C(prometheus_promql_checked) (whether the controller can parse PromQL), C(prometheus_rule_pack_names),
     C(prometheus_file_sd) (file_sd target files), C(prometheus_web_users) and
     C(prometheus_web_config) (basic auth users with bcrypt hashes that stay the same across runs),
-    C(prometheus_flags) (the command line for the selected version: agent mode, console templates,
+    C(prometheus_flags) (the command line for the selected version, with agent mode, console templates and
     C(--enable-feature)), C(prometheus_probe) (the installed version, the package candidate and the
     version that last wrote the data directory, from the output of the role's one probe command),
     C(prometheus_downgrade_problem) (a data directory written by 3.x and a target below 2.55),
