@@ -81,7 +81,7 @@ run_scenario() {  # run_scenario NAME[@LINE]
   if [ ! -f "extensions/molecule/$name/molecule.yml" ]; then
     record FAIL "molecule $spec" 0 "no scenario extensions/molecule/$name"; return
   fi
-  if [ -n "$line" ] && [[ ! " ${LINES[*]} " =~ " $line " ]]; then
+  if [ -n "$line" ] && [[ " ${LINES[*]} " != *" $line "* ]]; then
     record FAIL "molecule $spec" 0 "unknown line $line (one of ${LINES[*]})"; return
   fi
   log="$LOGDIR/molecule-$name${line:+-$line}.log"

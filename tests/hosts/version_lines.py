@@ -113,7 +113,7 @@ def stage(line):
 def binary_version(path, attempts=2):
     """The version a binary reports (``prometheus --version`` -> '3.5.3'); None if it reports none."""
     # A second attempt: right after staging, one binary of a line once reported nothing.
-    for _ in range(attempts):
+    for _attempt in range(attempts):
         try:
             out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=60, check=False)
         except OSError:

@@ -112,8 +112,8 @@ def test_one_job_per_module_with_the_labels_and_relabelling():
                      {"target": "10.0.0.5:5432", "module": "tcp_connect", "service": "orders-db"}]),
         app("app2", [{"url": "http://10.0.0.6:8000/health", "labels": {"team": "reviews"}}], service="reviews",
             environment="dev"),
-    ], exporters=[exporter("bbx1", address="10.0.0.9"), exporter("bbx2", address="10.0.0.10", environment="dev",
-                                                                  listen_address="10.0.0.10:19115")])
+    ], exporters=[exporter("bbx1", address="10.0.0.9"),
+                  exporter("bbx2", address="10.0.0.10", environment="dev", listen_address="10.0.0.10:19115")])
     jobs = bc.probe_jobs(data)
     assert [(variable, job["job_name"]) for variable, job in jobs] == [
         ("monitoring_probes", "blackbox_http_2xx"), ("monitoring_probes", "blackbox_tcp_connect")]
@@ -195,8 +195,8 @@ SETTINGS = {
 
 
 def test_the_prometheus_config_has_the_probe_jobs_and_promtool_accepts_it():
-    settings = dict(SETTINGS, blackbox_probes=probes([app("app1", [{"url": "http://10.0.0.5:8080/health"}],
-                                                           service="web")]))
+    web = app("app1", [{"url": "http://10.0.0.5:8080/health"}], service="web")
+    settings = dict(SETTINGS, blackbox_probes=probes([web]))
     config = pc.build_config(settings, [])
     names = [job["job_name"] for job in config["scrape_configs"]]
     assert names == ["prometheus", "blackbox_http_2xx"]
