@@ -25,7 +25,7 @@ from ansible_collections.monitoring.stack.plugins.module_utils import blackbox_c
 from ansible_collections.monitoring.stack.plugins.module_utils import prometheus_config as pc
 from tests.support.loopback_http import LoopbackServer
 from tests.support.playbook import REPO
-from tests.support.prometheus_process import PrometheusProcess, free_port
+from tests.support.prometheus_process import PrometheusProcess, free_port, stop_process
 
 sys.path.insert(0, str(REPO / "tests" / "hosts"))
 import version_lines  # noqa: E402  pylint: disable=wrong-import-position
@@ -83,13 +83,7 @@ class BlackboxProcess(object):
         raise AssertionError("blackbox_exporter not ready in 30 s: %s" % self.log.read_text()[-2000:])
 
     def __exit__(self, *exc):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_process(self.proc)
 
 
 SETTINGS = {
