@@ -57,6 +57,27 @@ class PlaybookResult:
             self.rc, self.stats, self.failures(), self.stderr[-2000:])
 
 
+def run_steps(playbook, play_of, steps, name):
+    """Several steps of one task in one ansible-playbook run.
+
+    ``play_of(args)`` builds a one-task play; each step is ``(args, check_mode, diff)`` and
+    becomes a copy of that task named ``<name> (step N)``. Each task is a module process of its
+    own, so the steps see each other's effects as separate runs would, without paying for a
+    playbook start each. Returns the run and each step's result (None for a step that did not
+    run, e.g. after a failure).
+    """
+    tasks = [dict(play_of(args)[0]["tasks"][0], name="%s (step %d)" % (name, index), check_mode=check, diff=diff)
+             for index, (args, check, diff) in enumerate(steps, 1)]
+    result = playbook([dict(play_of(steps[0][0])[0], tasks=tasks)])
+    found = []
+    for index in range(1, len(steps) + 1):
+        try:
+            found.append(result.result("%s (step %d)" % (name, index)))
+        except KeyError:
+            found.append(None)
+    return result, found
+
+
 def run_playbook(playbook, *, inventory=None, extravars=None, check=False, diff=False, env=None,
                  extra_args=(), timeout=900):
     """Run a playbook (a path, or a list of plays written to a temp file) from the repo root.

@@ -48,12 +48,54 @@ class RolePreflight:
         return self._playbook([play], inventory=self.inventory(app_targets) if use_inventory else None,
                               extravars=extravars, check=check, extra_args=list(extra_args))
 
+    def run_cases(self, role, cases, *, check=True):
+        """monitoring.stack.<role> for every variable set in ``cases`` in one run (PreflightCases).
+
+        The variables are host variables here, not extra variables: both override the role's
+        defaults; only a variable of the same name in the role's vars/ or a set_fact would tell
+        them apart, and the roles keep only internal (``_``-prefixed) names there.
+        """
+        hosts = ["case-%d" % index for index in range(len(cases))]
+        data = {"all": {"hosts": {host: dict(extravars, ansible_connection="local",
+                                             ansible_python_interpreter=sys.executable)
+                                  for host, extravars in zip(hosts, cases)}}}
+        path = self._tmp_path / ("cases-%s.yml" % role)
+        path.write_text(yaml.safe_dump(data))
+        play = {"name": "preflight", "hosts": "all", "gather_facts": False,
+                "roles": [{"role": "monitoring.stack." + role}]}
+        return PreflightCases(self._playbook([play], inventory=path, check=check), hosts)
+
     def fails_before_any_change(self, role, extravars, expected, *, secrets=(), **kwargs):
         result = self.run(role, extravars, **kwargs)
         assert result.rc != 0, result
         messages = " | ".join(msg for _name, msg in result.failures())
         assert expected in messages, result
         assert result.changed() == 0, result
+        output = result.stdout + result.stderr
+        for secret in secrets:
+            assert secret not in output, "a secret is in the output"
+        return result
+
+
+class PreflightCases:
+    """Several bad-input cases of one role, made in one ansible-playbook run (``RolePreflight.run_cases``).
+
+    Each case is an inventory host of its own (``case-0``, ``case-1``... all this machine, local
+    connection) whose host variables are the case's variables: a host that fails leaves the
+    run, the others go on, and each host's result is read as a run of its own would be.
+    """
+
+    def __init__(self, result, hosts):
+        self.result = result
+        self.hosts = hosts
+
+    def fails_before_any_change(self, index, expected, *, secrets=()):
+        """What ``RolePreflight.fails_before_any_change`` asserts, for case ``index``."""
+        host, result = self.hosts[index], self.result
+        assert result.stats.get(host, {}).get("failures", 0) > 0, result
+        messages = " | ".join(msg for _name, msg in result.failures(host))
+        assert expected in messages, (host, messages, result)
+        assert result.changed(host) == 0, result
         output = result.stdout + result.stderr
         for secret in secrets:
             assert secret not in output, "a secret is in the output"

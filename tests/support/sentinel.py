@@ -10,6 +10,7 @@ that report; rotated values (``<sentinel>-rotated``) count as the sentinel they 
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from pathlib import Path
 
@@ -48,6 +49,34 @@ class SentinelRun:
             self.report = json.loads(json_text) if json_text.strip() else {}
         except ValueError:
             self.report = {}
+
+    def play(self, name):
+        """The part of a several-play run that belongs to play ``name``, as a SentinelRun.
+
+        Its stdout is the whole text without the other plays' sections (each from its
+        ``PLAY [...]`` header to the next header or the recap), its stderr the whole stderr, its
+        report the whole report without the other plays: every character of the run belongs to
+        at least one play's part, so a leak anywhere fails at least one case.
+        """
+        headers = list(re.finditer(r"^PLAY \[(.*)\] \**$", self.stdout, re.M))
+        names = [m.group(1) for m in headers]
+        if names.count(name) != 1:
+            raise KeyError("play %r is not in the output once; plays: %s" % (name, names))
+        recap = re.search(r"^PLAY RECAP \**$", self.stdout, re.M)
+        ends = [m.start() for m in headers[1:]] + [recap.start() if recap else len(self.stdout)]
+        stdout = self.stdout
+        for header, end in reversed(list(zip(headers, ends))):
+            if header.group(1) != name:
+                stdout = stdout[:header.start()] + stdout[end:]
+        report = dict(self.report, plays=[p for p in self.report.get("plays", []) if p["play"]["name"] == name])
+        part = SentinelRun.__new__(SentinelRun)
+        part.rc, part.stdout, part.stderr = self.rc, stdout, self.stderr
+        part.report, part.json_text = report, json.dumps(report)
+        return part
+
+    def changed_count(self, host):
+        """Task results of ``host`` that report a change (the recap's ``changed``, per part)."""
+        return sum(1 for h, _name, res in self.task_results() if h == host and res.get("changed"))
 
     @property
     def hits(self):

@@ -18,13 +18,20 @@ def play(tasks):
     return [{"name": "grafana", "hosts": "localhost", "gather_facts": False, "tasks": tasks}]
 
 
+STEPS = (True, False, True, False)  # check_mode of each step
+
+
 def four_steps(playbook, tasks, name="t"):
-    """Run check -> apply -> check -> apply; return the four results of task ``name``."""
-    results = []
-    for check in (True, False, True, False):
-        run = playbook(play(tasks), check=check, diff=True)
-        assert run.rc == 0, run
-        results.append(run.result(name))
+    """Run check -> apply -> check -> apply; return the four results of task ``name``.
+
+    One ansible-playbook run holds the four steps, each a copy of ``tasks`` with its own
+    ``check_mode`` and ``diff``: each task is a module process of its own, as in four runs.
+    """
+    steps = [dict(task, name="%s (step %d)" % (task["name"], step), check_mode=check, diff=True)
+             for step, check in enumerate(STEPS, 1) for task in tasks]
+    run = playbook(play(steps))
+    assert run.rc == 0, run
+    results = [run.result("%s (step %d)" % (name, step)) for step in range(1, len(STEPS) + 1)]
     assert [r["changed"] for r in results] == [True, True, False, False], [
         (r["changed"], r.get("operation"), r.get("msg")) for r in results]
     return results

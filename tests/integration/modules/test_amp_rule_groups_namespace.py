@@ -17,6 +17,8 @@ import boto3
 import pytest
 import yaml
 
+from tests.support.playbook import run_steps
+
 pytestmark = pytest.mark.slow
 
 REGION = "eu-west-1"
@@ -64,6 +66,10 @@ def _run(playbook, args, **kwargs):
     return result, result.result("rules")
 
 
+def _steps(playbook, steps, name):
+    return run_steps(playbook, _play, steps, name)
+
+
 def _client():
     return boto3.client("amp", region_name=REGION)
 
@@ -102,14 +108,13 @@ def test_create_update_four_steps(aws, playbook):
     assert _stored(workspace_id, "service") == RULES.rstrip("\n")
     assert res["data"] == yaml.safe_load(RULES)
 
-    for check in (True, False):
-        result, res = _run(playbook, args, check=check)
-        assert result.rc == 0, result
-        assert res["changed"] is False, (check, res)
-
-    # Rules given as data with another annotation: a change, shown in the diff, not written.
-    result, res = _run(playbook, dict(args, rules=yaml.safe_load(RULES.replace("{{ $labels.job }}", "x"))),
-                       check=True, diff=True)
+    # Idempotent check and apply, then rules given as data with another annotation: a change,
+    # shown in the diff, not written.
+    result, (check_res, apply_res, res) = _steps(playbook, [
+        (args, True, False), (args, False, False),
+        (dict(args, rules=yaml.safe_load(RULES.replace("{{ $labels.job }}", "x"))), True, True)], "rules")
+    assert result.rc == 0, result
+    assert check_res["changed"] is False and apply_res["changed"] is False, (check_res, apply_res)
     assert res["changed"] is True  # the annotation text differs
     assert "x is down" in res["diff"]["after"]
     assert _stored(workspace_id, "service") == RULES.rstrip("\n")
@@ -146,9 +151,8 @@ def test_delete_four_steps(aws, playbook):
     assert result.rc == 0, result
     assert res["changed"] is True
     assert _namespaces(workspace_id) == []
-    for check in (True, False):
-        result, res = _run(playbook, args, check=check)
-        assert res["changed"] is False
+    result, found = _steps(playbook, [(args, True, False), (args, False, False)], "rules")
+    assert [res["changed"] for res in found] == [False, False], result
 
 
 @pytest.mark.parametrize("rules, expected", [
@@ -215,7 +219,9 @@ def test_shipped_rule_packs_upload_idempotently(aws, playbook, repo_root):
     assert sorted(n["name"] for n in _namespaces(workspace_id)) == packs
     for name in packs:
         assert _stored(workspace_id, name) == (repo_root / "rules" / (name + ".yml")).read_text().rstrip("\n")
-    for check in (True, False):
-        result = playbook(play, check=check)
-        assert result.rc == 0, result
-        assert not any(r["changed"] for r in result.result("rules")["results"]), check
+    # the idempotent check and apply, in one run (each task a module process of its own)
+    task = play[0]["tasks"][0]
+    result = playbook([dict(play[0], tasks=[dict(task, name="check", check_mode=True), dict(task, name="apply")])])
+    assert result.rc == 0, result
+    for name in ("check", "apply"):
+        assert not any(r["changed"] for r in result.result(name)["results"]), name

@@ -16,6 +16,8 @@ from __future__ import annotations
 import boto3
 import pytest
 
+from tests.support.playbook import run_steps
+
 pytestmark = pytest.mark.slow
 
 REGION = "eu-west-1"
@@ -33,6 +35,10 @@ def _play(args, name="workspace"):
 def _run(playbook, args, **kwargs):
     result = playbook(_play(args), **kwargs)
     return result, result.result("workspace")
+
+
+def _steps(playbook, steps, name):
+    return run_steps(playbook, _play, steps, name)
 
 
 def _client():
@@ -75,15 +81,12 @@ def test_create_four_steps(aws, playbook):
     # the idempotent steps leave it out here. With AWS reporting the key, the same key again is
     # unchanged: test_amp.py::test_same_kms_key_is_unchanged (Stubber).
     args.pop("kms_key_arn")
-    result, res = _run(playbook, args, check=True)
+    result, found = _steps(playbook, [(args, True, False), (args, False, False)], "workspace")
     assert result.rc == 0, result
-    assert res["changed"] is False
-
-    result, res = _run(playbook, args)
-    assert result.rc == 0, result
-    assert res["changed"] is False
-    assert res["workspace_id"] == ws["workspaceId"]
-    assert res["remote_write_url"].endswith("/api/v1/remote_write")
+    assert [res["changed"] for res in found] == [False, False], found
+    # the unchanged apply still returns what a later task needs
+    assert found[1]["workspace_id"] == ws["workspaceId"]
+    assert found[1]["remote_write_url"].endswith("/api/v1/remote_write")
 
 
 def test_update_alias_tags_logging_four_steps(aws, playbook):
@@ -111,10 +114,9 @@ def test_update_alias_tags_logging_four_steps(aws, playbook):
     assert res["log_group_arn"] is None
     assert not client.describe_logging_configuration(workspaceId=ws["workspaceId"])["loggingConfiguration"]
 
-    for check in (True, False):
-        result, res = _run(playbook, args, check=check)
-        assert result.rc == 0, result
-        assert res["changed"] is False, (check, res)
+    result, found = _steps(playbook, [(args, True, False), (args, False, False)], "workspace")
+    assert result.rc == 0, result
+    assert [res["changed"] for res in found] == [False, False], found
 
     # purge_tags=false only adds.
     result, res = _run(playbook, dict(args, tags={"other": "4"}, purge_tags=False))
@@ -134,10 +136,9 @@ def test_delete_four_steps(aws, playbook):
     assert result.rc == 0, result
     assert res["changed"] is True
     assert _workspaces() == []
-    for check in (True, False):
-        result, res = _run(playbook, args, check=check)
-        assert result.rc == 0, result
-        assert res["changed"] is False
+    result, found = _steps(playbook, [(args, True, False), (args, False, False)], "workspace")
+    assert result.rc == 0, result
+    assert [res["changed"] for res in found] == [False, False], found
     assert ws["workspaceId"]
 
 

@@ -2,7 +2,8 @@
 
 Each case goes through the shared harness (tests/support/role_preflight.py): the role runs in
 check mode against localhost, the run must fail with a message naming the variable, and no task
-may report a change.
+may report a change. The bad-input cases of one role share one run, each case a host of its own
+(``RolePreflight.run_cases``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import hashlib
 
 import pytest
 
-from tests.support.role_preflight import case_id
+from tests.support.playbook import run_playbook
+from tests.support.role_preflight import RolePreflight, case_id
 
 CASES = {
     "node_exporter": [
@@ -62,14 +64,28 @@ SECRETS = ["SECRET-PATH"]
 
 def _cases():
     for role, cases in CASES.items():
-        for extravars, expected in cases:
-            yield pytest.param(role, extravars, expected, id=case_id(role, expected))
+        for index, (_extravars, expected) in enumerate(cases):
+            yield pytest.param(role, index, expected, id=case_id(role, expected))
+
+
+@pytest.fixture(scope="module")
+def bad_input_runs(tmp_path_factory):
+    """Each role's bad-input cases, made in one ansible-playbook run per role on first use."""
+    preflight = RolePreflight(run_playbook, tmp_path_factory.mktemp("preflight-cases"))
+    runs = {}
+
+    def run(role):
+        if role not in runs:
+            runs[role] = preflight.run_cases(role, [extravars for extravars, _expected in CASES[role]])
+        return runs[role]
+
+    return run
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("role, extravars, expected", _cases())
-def test_bad_input_fails_before_any_change(role_preflight, role, extravars, expected):
-    role_preflight.fails_before_any_change(role, extravars, expected, secrets=SECRETS)
+@pytest.mark.parametrize("role, index, expected", _cases())
+def test_bad_input_fails_before_any_change(bad_input_runs, role, index, expected):
+    bad_input_runs(role).fails_before_any_change(index, expected, secrets=SECRETS)
 
 
 # Each role's own settings that its preflight needs to pass (besides the install settings).
