@@ -398,6 +398,13 @@ def _role_vars(rotate=""):
         "loki_s3_access_key_id": "AKIASENTINEL000002",
         "loki_s3_secret_access_key": secret("loki_s3_secret"),
         "loki_s3_kms_key_id": "alias/sentinel-logs",
+        # blackbox_exporter (Debian 12's package: its binary checks the config)
+        "blackbox_exporter_install_method": "package",
+        "blackbox_exporter_listen_address": ADDRESS + ":19115",
+        "blackbox_exporter_modules": {"http_secured": {"prober": "http", "http": {
+            # the user name changes with the secrets, so that the masked diff has a line to show
+            "basic_auth": {"username": "prober" + rotate, "password": secret("blackbox_probe_password")},
+            "headers": {"X-Api-Key": secret("blackbox_probe_token")}}}},
     }
 
 
@@ -422,9 +429,13 @@ ROLE_FAILURES = {
         {"name": "NoUrl", "type": "prometheus", "secureJsonData": {"basicAuthPassword": S["datasource_password"]}}]},
     # preflight refuses S3 storage without a bucket, with the secret key set.
     "loki": {"loki_s3_bucket": ""},
+    # the real binary refuses a misspelt module field, in a module that holds the probe secrets.
+    "blackbox_exporter": {"blackbox_exporter_modules": {"http_secured": {"prober": "http", "htp": {}, "http": {
+        "basic_auth": {"username": "prober", "password": S["blackbox_probe_password"]},
+        "headers": {"X-Api-Key": S["blackbox_probe_token"]}}}}},
 }
 
-ROLES = ["prometheus", "alertmanager", "grafana", "loki"]
+ROLES = ["prometheus", "alertmanager", "grafana", "loki", "blackbox_exporter"]
 
 
 def _role_plays(roles):
@@ -474,4 +485,8 @@ def test_role(role_runs, role, mode):
         assert run.rc == 0 and run.failed_tasks() == [], run.describe()
         if mode == "check_diff":
             assert run.changed_count(HOST) > 0, run.describe()
+            if role == "blackbox_exporter":
+                # the diff is there, with the probe secrets masked
+                assert "+        username: prober%s" % ROTATED in run.stdout, run.describe()
+                assert "password: <redacted>" in run.stdout and "X-Api-Key: <redacted>" in run.stdout, run.describe()
     _assert_no_hits(run, "%s-%s" % (role, mode))

@@ -32,6 +32,8 @@ SENTINELS = {
     "oauth_client_secret": "SENTINEL-oauth-secret-a94b",
     "prometheus_web_password": "SENTINEL-promweb-5f60",
     "loki_s3_secret": "SENTINEL-loki-s3-c2e1",
+    "blackbox_probe_password": "SENTINEL-bbxpass-6d17",
+    "blackbox_probe_token": "SENTINEL-bbxtoken-e40b",
 }
 
 SLACK_URL = "https://hooks.slack.com/services/T0000/B0000/" + SENTINELS["slack_webhook"]
