@@ -19,8 +19,10 @@ description:
     the files to write),
     C(secret_values) (every secret string of a config; C(keys=prometheus) for the HTTP client
     fields of a Prometheus config only), C(mask_secrets) (a copy with each secret replaced by
-    C(<redacted>), for diffs) and C(redact_secrets) (a validator message with the given secrets
-    replaced by C(<redacted>)).
+    C(<redacted>), for diffs), C(redact_secrets) (a validator message with the given secrets
+    replaced by C(<redacted>)) and C(alertmanager_mesh) (this host's gossip settings derived from
+    the hosts of its mesh group - listen and advertise address, one peer per other member - and
+    the preflight messages of a mesh whose members list different peers).
 options:
   _input:
     description: Settings of the role (see the role's vars/main.yml C(_alertmanager_settings)).
@@ -40,6 +42,7 @@ _value:
 """
 
 from ansible_collections.monitoring.stack.plugins.module_utils import alertmanager_config as ac
+from ansible_collections.monitoring.stack.plugins.module_utils import ha
 
 
 def alertmanager_config(settings):
@@ -73,6 +76,22 @@ def redact_secrets(text, secrets):
     return ac.redact_secrets(text, secrets)
 
 
+def alertmanager_mesh(groups, hostvars, me, settings):
+    """settings: {group, mode, port, listen_address, cluster_listen_address,
+    cluster_advertise_address, cluster_peers} of this host. Returns {enabled, listen_address,
+    advertise_address, peers, problems}."""
+    mine = {key: settings.get(key) for key in
+            ("listen_address", "cluster_listen_address", "cluster_advertise_address", "cluster_peers")}
+    members = ha.mesh_members(groups, hostvars, settings.get("group"), me, mine)
+    if me not in [m["name"] for m in members]:
+        # not a member of the mesh group: a mesh of its own
+        members = [dict(mine, name=me, address=me)]
+    mode, port = settings.get("mode") or "auto", int(settings.get("port") or ha.DEFAULT_GOSSIP_PORT)
+    result = ha.mesh_settings(me, members, mode, port)
+    result["problems"] = ha.mesh_problems(members, mode, port)
+    return result
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -83,4 +102,5 @@ class FilterModule(object):
             "secret_values": secret_values,
             "mask_secrets": mask_secrets,
             "redact_secrets": redact_secrets,
+            "alertmanager_mesh": alertmanager_mesh,
         }

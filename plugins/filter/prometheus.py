@@ -26,6 +26,8 @@ description:
     version that last wrote the data directory, from the output of the role's one probe command),
     C(prometheus_downgrade_problem) (a data directory written by 3.x and a target below 2.55),
     C(prometheus_newest_version) (the newest of some versions),
+    C(prometheus_replica) (the replica label and value of a host of an HA pair, and the variables the
+    pair's members disagree on),
     C(connect_address) and C(local_url) (where a client on the same host reaches a listen address,
     C(0.0.0.0:9090) -> C(127.0.0.1:9090); C(local_url(scheme, path)) -> C(http://127.0.0.1:9090/path)).
 positional: hosts
@@ -68,6 +70,7 @@ except ImportError:
     promql_parser = None
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.monitoring.stack.plugins.module_utils import ha
 from ansible_collections.monitoring.stack.plugins.module_utils import prometheus_config as pc
 from ansible_collections.monitoring.stack.plugins.module_utils import prometheus_versions as pv
 from ansible_collections.monitoring.stack.plugins.module_utils.common import connect_address, local_url
@@ -137,6 +140,17 @@ def prometheus_hosts(groups, hostvars, scrape_groups, node_groups, alertmanager_
         if host not in ordered:
             ordered.append(host)
     return [_host_data(h, hostvars[h], h in scrape, h in node, h in am) for h in ordered]
+
+
+def prometheus_replica(groups, hostvars, me, group, replica_label, replica=None):
+    """{replica_label, replica, cluster, problems} of this host in HA pair ``group`` ({} values
+    when it is not a member); problems name the variables the members disagree on."""
+    members = ha.group_members(groups, group)
+    out = ha.replica_settings(me, members, replica_label, replica)
+    out["cluster"] = group if out else ""
+    out["problems"] = ha.replica_problems(group, {h: {v: hostvars[h].get(v) for v in ha.REPLICA_VARIABLES}
+                                                  for h in members}) if out else []
+    return out
 
 
 def prometheus_config(settings, hosts):
@@ -258,6 +272,7 @@ class FilterModule(object):
         return {
             "prometheus_hosts": prometheus_hosts,
             "prometheus_config": prometheus_config,
+            "prometheus_replica": prometheus_replica,
             "prometheus_config_problems": prometheus_config_problems,
             "prometheus_flags": prometheus_flags,
             "prometheus_probe": prometheus_probe,

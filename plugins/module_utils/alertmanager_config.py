@@ -189,9 +189,11 @@ def config_problems(settings):
         if "/" in str(name) or not str(name).endswith(".tmpl"):
             problems.append("alertmanager_templates: %r must be a file name ending in .tmpl" % (name,))
     if settings.get("cluster_peers") and not settings.get("cluster_listen_address"):
-        problems.append("alertmanager_cluster_peers: needs alertmanager_cluster_listen_address (clustering is off)")
+        problems.append("alertmanager_cluster_peers: needs alertmanager_cluster_listen_address "
+                        "(clustering is off: alertmanager_cluster_mode, or one host in alertmanager_cluster_group)")
     if settings.get("cluster_label") and not settings.get("cluster_listen_address"):
-        problems.append("alertmanager_cluster_label: needs alertmanager_cluster_listen_address (clustering is off)")
+        problems.append("alertmanager_cluster_label: needs alertmanager_cluster_listen_address "
+                        "(clustering is off: alertmanager_cluster_mode, or one host in alertmanager_cluster_group)")
     for key in ("silences_max_silences", "silences_max_silence_size_bytes"):
         value = settings.get(key, 0)
         if isinstance(value, bool) or not re.match(r"^\d+$", str(value).strip()):

@@ -22,6 +22,7 @@ import copy
 import re
 
 from ansible_collections.monitoring.stack.plugins.module_utils import blackbox_config
+from ansible_collections.monitoring.stack.plugins.module_utils import ha
 from ansible_collections.monitoring.stack.plugins.module_utils import prometheus_versions as pv
 from ansible_collections.monitoring.stack.plugins.module_utils.common import (
     is_label_name,
@@ -447,6 +448,10 @@ def config_problems(settings, hosts):
     problems = (settings_problems(settings) + version_problems(settings)
                 + target_problems([h for h in hosts if h.get("in_scrape_groups")], utf8_names(settings)))
     problems += blackbox_config.probe_problems(settings.get("blackbox_probes"))
+    replica = settings.get("ha") or {}
+    problems += ha.replica_label_problems(replica.get("replica_label"), "cluster", settings.get("external_labels"),
+                                          [h for h in hosts if h.get("in_scrape_groups")], settings.get("file_sd_targets"))
+    problems += list(replica.get("problems") or [])
     if problems:
         return problems
     names = [(variable, job["job_name"]) for variable, job in scrape_jobs(settings, hosts)]
@@ -483,7 +488,7 @@ def build_config(settings, hosts):
     rule_files, alertmanagers (host:port list), alertmanager_path_prefix, self_address,
     self_scheme, self_instance, self_basic_auth, self_tls_config, environment, file_sd_targets,
     file_sd_dir, ec2_sd_jobs, extra_scrape_configs, metric_filters, remote_write,
-    amp_remote_write; and what depends on the Prometheus version: version, agent_mode (no
+    amp_remote_write, ha ({replica_label, replica} of an HA pair's replica); and what depends on the Prometheus version: version, agent_mode (no
     rule_files, no alerting), metric_name_validation_scheme, fallback_scrape_protocol,
     always_scrape_classic_histograms, native_histograms. External labels are escaped for the
     version (a literal ``$`` is ``$$`` on 3.x); remote write entries get ``enable_http2: false``
@@ -501,6 +506,11 @@ def build_config(settings, hosts):
     version = settings.get("version") or ""
     agent = _is_on(settings, "agent_mode")
     labels = {str(k): str(v) for k, v in (settings.get("external_labels") or {}).items() if v not in (None, "")}
+    replica = settings.get("ha") or {}
+    if replica.get("replica_label"):
+        # A replica of an HA pair: its series carry the replica label (the store de-duplicates on
+        # it with the cluster label); its alerts do not, so Alertmanager merges both replicas'.
+        labels[replica["replica_label"]] = replica["replica"]
     if labels:
         config["global"]["external_labels"] = pv.escape_external_labels(labels, version)
     config["global"].update(_global_version_settings(settings))
@@ -511,6 +521,8 @@ def build_config(settings, hosts):
     if managers and not agent:
         config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": managers}],
                                                  "api_version": "v2"}]}
+        if replica.get("replica_label"):
+            config["alerting"]["alert_relabel_configs"] = ha.alert_relabel_configs(replica["replica_label"])
     config["scrape_configs"] = [job for _variable, job in scrape_jobs(settings, hosts)]
     for job in config["scrape_configs"]:
         job.update({k: v for k, v in _job_version_settings(settings).items() if k not in job})
