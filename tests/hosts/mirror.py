@@ -19,12 +19,13 @@ import hashlib
 import io
 import os
 import platform
-import signal
 import subprocess
 import sys
 import tarfile
 import time
-import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import background  # noqa: E402  pylint: disable=wrong-import-position
 
 # product -> (Debian package, {binary name in the archive: path of the Debian binary})
 PRODUCTS = {
@@ -84,38 +85,13 @@ def build(root, product, version=None, line=None):
 
 
 def serve(root, bind, port, pidfile, timeout=20):
-    stop(pidfile)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "http.server", "--bind", bind, "--directory", root, str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
-    with open(pidfile, "w") as handle:
-        handle.write(str(proc.pid))
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit("mirror: http.server exited (port %s:%s taken?)" % (bind, port))
-        try:
-            urllib.request.urlopen("http://%s:%s/" % (bind, port), timeout=1).read()
-            print("http://%s:%s" % (bind, port))
-            return
-        except OSError:
-            time.sleep(0.2)
-    stop(pidfile)
-    raise SystemExit("mirror: no answer on %s:%s within %ss" % (bind, port, timeout))
+    background.start([sys.executable, "-m", "http.server", "--bind", bind, "--directory", root, str(port)],
+                     pidfile, "http://%s:%s/" % (bind, port), timeout)
+    print("http://%s:%s" % (bind, port))
 
 
 def stop(pidfile):
-    try:
-        with open(pidfile) as handle:
-            pid = int(handle.read().strip())
-    except (OSError, ValueError):
-        return
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    os.unlink(pidfile)
+    background.stop(pidfile)
 
 
 def main():

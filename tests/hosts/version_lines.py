@@ -37,9 +37,12 @@ PACKAGES = {
     "prometheus-alertmanager": ("prometheus-alertmanager", "amtool"),
     "prometheus-node-exporter": ("prometheus-node-exporter",),
     "prometheus-blackbox-exporter": ("prometheus-blackbox-exporter",),
+    "victoria-metrics": ("victoria-metrics",),   # a remote-write store for the HA tests
 }
 BINARIES = ("prometheus", "promtool", "prometheus-alertmanager", "amtool", "prometheus-node-exporter",
             "prometheus-blackbox-exporter")
+# Staged too, but reports no version (Debian's build prints nothing for -version).
+UNVERSIONED = ("victoria-metrics",)  # its /metrics vm_app_version is empty as well
 _VERSION = re.compile(r"version (\d+\.\d+\.\d+)")
 
 
@@ -89,7 +92,7 @@ def stage(line):
     if line not in LINES:
         raise SystemExit("version_lines: unknown line %r (one of %s)" % (line, ", ".join(LINES)))
     target = bindir(line)
-    if line != "bookworm" and not all(os.path.exists(os.path.join(target, b)) for b in BINARIES):
+    if line != "bookworm" and not all(os.path.exists(os.path.join(target, b)) for b in BINARIES + UNVERSIONED):
         state = os.path.join(cache_root(), line, "apt")
         debs = os.path.join(state, "debs")
         for sub in ("lists/partial", "cache/archives/partial", "debs"):
