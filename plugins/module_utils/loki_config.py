@@ -10,6 +10,13 @@ changes even where the Loki binary is not installed.
 
 Problems name the config path; ``names`` maps a path to the user's variable so that messages
 name the setting to change (``loki_retention_period (limits_config.retention_period): ...``).
+
+HA monolithic (Loki's docs, get-started/deployment-modes.md): every instance runs ``-target=all``,
+shares one object store, and forms the ring over memberlist (``common.ring.kvstore.store:
+memberlist``, ``memberlist.join_members``) with ``common.replication_factor`` (3 with at least
+three instances). ``ring_settings`` derives a member's ring settings from its inventory group
+(plugins/module_utils/ha.py does the address derivation, as for the Alertmanager mesh);
+``config_problems`` refuses a ring on filesystem storage and the deprecated simple-scalable targets.
 """
 
 from __future__ import annotations
@@ -17,12 +24,27 @@ from __future__ import annotations
 import datetime
 import re
 
-from ansible_collections.monitoring.stack.plugins.module_utils.common import prometheus_duration_seconds
+from ansible_collections.monitoring.stack.plugins.module_utils import ha
+from ansible_collections.monitoring.stack.plugins.module_utils.common import prometheus_duration_seconds, split_address
 
 STORES = ("tsdb", "boltdb-shipper")
 OBJECT_STORES = ("filesystem", "s3", "gcs", "azure", "swift", "bos", "cos", "alibabacloud", "inmemory")
 SSE_TYPES = ("SSE-KMS", "SSE-S3")
 REQUIRED_SECTIONS = ("server", "schema_config")
+# Object stores one instance cannot share with another.
+LOCAL_STORES = ("filesystem", "inmemory")
+# Targets of the simple-scalable mode, deprecated since Loki 3.6 (docs/sources/release-notes/v3-6.md).
+SIMPLE_SCALABLE_TARGETS = ("read", "write", "backend")
+DEFAULT_MEMBERLIST_PORT = 7946
+# Role variables every member of loki_ha_group must agree on: they shape the shared ring, the
+# shared store and what is kept. Their values are never printed (one is a secret key).
+RING_VARIABLES = (
+    "loki_ha_group", "loki_memberlist_port", "loki_replication_factor", "loki_auth_enabled",
+    "loki_storage", "loki_s3_bucket", "loki_s3_region", "loki_s3_endpoint", "loki_s3_force_path_style",
+    "loki_s3_access_key_id", "loki_s3_secret_access_key", "loki_s3_sse_type", "loki_s3_kms_key_id",
+    "loki_s3_kms_encryption_context", "loki_schema_configs", "loki_retention_enabled", "loki_retention_period",
+    "loki_retention_delete_delay", "loki_limits",
+)
 
 
 class LokiConfigError(ValueError):
@@ -80,6 +102,129 @@ def config_problems(config, names=None):
     _storage_problems(config, name, problems)
     _limit_problems(config, name, problems)
     _loki3_problems(config, name, problems)
+    _ring_problems(config, name, problems)
+    return problems
+
+
+def _is_port(value):
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 65535
+
+
+def _is_count(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _ring_problems(config, name, problems):
+    target = config.get("target")
+    if target is not None and target != "all":
+        if target in SIMPLE_SCALABLE_TARGETS:
+            problems.append("%s: %r is the simple-scalable mode, deprecated since Loki 3.6 (removed in 4.0); this "
+                            "role runs Loki monolithic (target all): for more than one host set loki_ha_group "
+                            "(HA monolithic)" % (name("target"), target))
+        else:
+            problems.append("%s: this role runs Loki as one process (target all), got %r; for more than one host "
+                            "set loki_ha_group (HA monolithic)" % (name("target"), target))
+    store = _get(config, "common.ring.kvstore.store")
+    factor = _get(config, "common.replication_factor")
+    join = _get(config, "memberlist.join_members")
+    if factor is not None and not _is_count(factor):
+        problems.append("%s: must be a whole number of at least 1, got %r" % (name("common.replication_factor"), factor))
+    if store != "memberlist":
+        if _is_count(factor) and factor > 1:
+            problems.append("%s: %d replicas need a shared ring (common.ring.kvstore.store: memberlist with "
+                            "memberlist.join_members); a %s ring sees only this instance"
+                            % (name("common.replication_factor"), factor, store or "default"))
+        if join and store is not None:
+            problems.append("%s: memberlist.join_members is set but the ring is not shared (store %s): set "
+                            "common.ring.kvstore.store: memberlist" % (name("common.ring.kvstore.store"), store))
+        return
+    # An HA ring: every member reads and writes the same object store.
+    used = {entry.get("object_store") for entry in _get(config, "schema_config.configs") or [] if isinstance(entry, dict)}
+    used.add(_get(config, "compactor.delete_request_store"))
+    common_storage = _get(config, "common.storage")
+    if isinstance(common_storage, dict):
+        used.update(key for key in common_storage if key in OBJECT_STORES)
+    if used & set(LOCAL_STORES):
+        problems.append("%s: %s storage cannot be shared by an HA ring (each instance would keep its own chunks and "
+                        "index, and a query would see only one instance's logs): use s3, an object store every "
+                        "member reaches" % (name("common.storage"), "/".join(sorted(used & set(LOCAL_STORES)))))
+    if not join or not isinstance(join, list):
+        problems.append("%s: required for a memberlist ring (the other members' host:port), got %r"
+                        % (name("memberlist.join_members"), join))
+    port = _get(config, "memberlist.bind_port")
+    if port is not None:
+        if not _is_port(port):
+            problems.append("%s: must be a port number, got %r" % (name("memberlist.bind_port"), port))
+        else:
+            for key, what in (("grpc_listen_port", "gRPC"), ("http_listen_port", "HTTP")):
+                if port == _get(config, "server." + key):
+                    problems.append("%s: %d is also the %s port (server.%s)"
+                                    % (name("memberlist.bind_port"), port, what, key))
+
+
+def _address_host(address):
+    return split_address(address or "")[0].strip("[]")
+
+
+def ring_members(groups, hostvars, group, me, my_grpc_listen_address):
+    """The members of ``group`` as ha.mesh_settings() takes them: each one's gRPC listen address
+    (its own variable from hostvars; ``my_grpc_listen_address`` for host ``me``, whose defaults and
+    play variables hostvars do not hold) and inventory address."""
+    members = []
+    for member in ha.group_members(groups, group):
+        values = hostvars.get(member) or {}
+        listen = my_grpc_listen_address if member == me else values.get("loki_grpc_listen_address")
+        members.append({"name": member, "address": values.get("ansible_host") or member, "listen_address": listen})
+    return members
+
+
+def ring_settings(me, members, port=DEFAULT_MEMBERLIST_PORT):
+    """{instance_addr, memberlist} of host ``me``: the address the other members reach its gRPC
+    server on (common.instance_addr), and its memberlist block (bind_port, bind_addr when it
+    listens on one IP, advertise_addr when it listens on all and its inventory address is an IP,
+    join_members: the other members, each on ``port``)."""
+    mesh = ha.mesh_settings(me, members, mode="mesh", port=port)
+    member = next(m for m in members if m["name"] == me)
+    listen_host = _address_host(mesh["listen_address"])
+    memberlist = {"bind_port": port}
+    if listen_host not in ("", "0.0.0.0", "::"):
+        memberlist["bind_addr"] = [listen_host]
+        instance_addr = listen_host
+    else:
+        instance_addr = member["address"]
+    if mesh["advertise_address"]:
+        memberlist["advertise_addr"] = _address_host(mesh["advertise_address"])
+    memberlist["join_members"] = list(mesh["peers"])
+    return {"instance_addr": instance_addr, "memberlist": memberlist}
+
+
+def ring_problems(group, me, members, members_vars, replication_factor, port):
+    """Preflight messages of an HA ring from the inventory; the config-level ones (shared storage,
+    join_members, ports) are config_problems' on the rendered config."""
+    names = [m["name"] for m in members]
+    problems = []
+    if not names:
+        return ["loki_ha_group: %r has no hosts in the inventory" % (group,)]
+    if me not in names:
+        return ["loki_ha_group: this host (%s) is not a member of %r (its hosts: %s)" % (me, group, ", ".join(names))]
+    if not _is_count(replication_factor):
+        problems.append("loki_replication_factor: must be a whole number of at least 1, got %r" % (replication_factor,))
+    elif replication_factor > len(names):
+        problems.append("loki_replication_factor: %d is more than the %d hosts of loki_ha_group %r: every stream "
+                        "is written to that many different members (use at most %d, or add hosts)"
+                        % (replication_factor, len(names), group, len(names)))
+    if len(names) == 1:
+        problems.append("loki_ha_group: %r has 1 host; an HA ring needs at least 2 (3 for loki_replication_factor 3)"
+                        % (group,))
+    if not _is_port(port):
+        problems.append("loki_memberlist_port: must be a port number, got %r" % (port,))
+    first = names[0]
+    for variable in RING_VARIABLES:
+        for host in names[1:]:
+            if (members_vars.get(host) or {}).get(variable) != (members_vars.get(first) or {}).get(variable):
+                problems.append("%s: the members of loki_ha_group %r must agree, and it differs between %s and %s "
+                                "(set it for the group, not per host)" % (variable, group, first, host))
+                break
     return problems
 
 
