@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # System packages the tests and the demo use, from Debian: the real Prometheus tools
 # (promtool, amtool, node_exporter's binary for the archive-method mirror) and what the
-# systemd test hosts need (docker.io, debootstrap). Installs only what is missing.
+# systemd test hosts need (docker.io, debootstrap), and PostgreSQL (a real database for the
+# grafana role's shared-database settings). Installs only what is missing.
 set -euo pipefail
 need=()
 command -v promtool >/dev/null || need+=(prometheus)
@@ -11,6 +12,8 @@ command -v dockerd >/dev/null || need+=(docker.io)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v curl >/dev/null || need+=(curl)
 command -v shellcheck >/dev/null || need+=(shellcheck)
+# PostgreSQL 15 server binaries (initdb, postgres, pg_ctl) and psql: the shared database of Grafana's HA tests.
+[ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "setup: need root to apt-get install ${need[*]}" >&2; exit 1

@@ -17,6 +17,14 @@ description:
     C(grafana_ini_problems), C(grafana_datasources) (adds stable uids), C(grafana_datasource_problems),
     C(grafana_dashboard_problems) (input a list of dicts with C(source) and C(dashboard)),
     C(grafana_user_problems) and C(grafana_role_attribute_path).
+  - For a shared database and replicas it also provides C(grafana_database_ini) and
+    C(grafana_database_problems) (the [database] section of O(grafana_database)),
+    C(grafana_remote_cache_ini) and C(grafana_remote_cache_problems) ([remote_cache]),
+    C(grafana_ha) (input C(groups); arguments C(hostvars), the host, and the role's settings
+    C(group), C(port), C(listen_address), C(cluster_listen_address), C(cluster_advertise_address),
+    C(cluster_peers), C(database); returns C(members), C(alerting) - the [unified_alerting] C(ha_*)
+    keys, one peer per other member - and C(problems)) and C(grafana_ini_masked) (grafana.ini text
+    with every password, secret, token and connection-string password replaced by C(<redacted>)).
 positional: source, datasource_uids, datasources, add_environment, environment_label
 options:
   _input:
@@ -59,8 +67,17 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.monitoring.stack.plugins.module_utils.grafana_provisioning import (
+    DEFAULT_ALERTING_HA_PORT,
     ProvisioningError,
+    alerting_ha,
     dashboard_problems,
+    database_ini,
+    database_problems,
+    ha_members,
+    ha_problems,
+    mask_ini,
+    remote_cache_ini,
+    remote_cache_problems,
     datasource_problems,
     ini_problems,
     normalize_datasources,
@@ -124,6 +141,28 @@ def _dashboard_problems(dashboards, datasources):
     return dashboard_problems([(item["source"], item["dashboard"]) for item in dashboards or []], datasources)
 
 
+def _grafana_ha(groups, hostvars, me, settings):
+    """This host's replica settings from ``grafana_ha_group``: members, [unified_alerting] ha_*
+    keys and preflight problems."""
+    group = settings.get("group") or ""
+    port = int(settings.get("port") or DEFAULT_ALERTING_HA_PORT)
+    members = ha_members(groups, hostvars, group, me, settings)
+    member_databases = dict((m["name"], (hostvars[m["name"]] if m["name"] in hostvars else {}).get("grafana_database"))
+                            for m in members)
+    problems = ha_problems(group, members, me, settings.get("database"), member_databases)
+    alerting = {} if problems else alerting_ha(me, members, port, settings.get("cluster_peers"))
+    return {"members": [m["name"] for m in members], "alerting": alerting, "problems": problems}
+
+
+def _safe(function):
+    def run(*args):
+        try:
+            return function(*args)
+        except ProvisioningError as exc:
+            raise AnsibleFilterError(str(exc))
+    return run
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -135,4 +174,10 @@ class FilterModule(object):
             "grafana_dashboard_problems": _dashboard_problems,
             "grafana_user_problems": user_problems,
             "grafana_role_attribute_path": role_attribute_path,
+            "grafana_database_ini": database_ini,
+            "grafana_database_problems": database_problems,
+            "grafana_remote_cache_ini": remote_cache_ini,
+            "grafana_remote_cache_problems": remote_cache_problems,
+            "grafana_ha": _grafana_ha,
+            "grafana_ini_masked": _safe(mask_ini),
         }

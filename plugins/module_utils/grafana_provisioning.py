@@ -13,9 +13,12 @@ failed preflight says which setting to fix; they never contain secret values.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 
+from ansible_collections.monitoring.stack.plugins.module_utils import ha
+from ansible_collections.monitoring.stack.plugins.module_utils.common import split_address
 from ansible_collections.monitoring.stack.plugins.module_utils.dashboard_transforms import (
     BUILTIN_DATASOURCES,
     UID_PATTERN,
@@ -52,9 +55,14 @@ def _ini_value(value):
     text = str(value)
     if "\n" in text:
         raise ProvisioningError("grafana.ini values are single lines, got a value with a line break")
-    # Grafana's ini parser strips surrounding whitespace and treats ; and # at the start as a
-    # comment: quote with triple quotes (go-ini's literal form) when that would change the value.
-    if text != text.strip() or text[:1] in (";", "#") or '"' in text[:1]:
+    # Grafana's ini parser strips surrounding whitespace and treats ; and # as the start of a
+    # comment (its defaults.ini: "If the password contains # or ; you have to wrap it with triple
+    # quotes"): quote with triple quotes (go-ini's literal form) when that would change the value.
+    if '"""' in text:
+        raise ProvisioningError('grafana.ini values cannot contain three double quotes (""")')
+    # go-ini (parser.go readValue) also drops one pair of surrounding quotes, reads a ` quoted
+    # value literally and continues a line ending in a backslash.
+    if text != text.strip() or "#" in text or ";" in text or text[:1] in ('"', "'", "`") or text.endswith("\\"):
         return '"""%s"""' % text
     return text
 
@@ -158,6 +166,261 @@ def ini_problems(ini, names=None):
 
 def _truthy(value):
     return value is True or str(value).lower() in ("true", "1", "yes", "on")
+
+
+# --------------------------------------------------------------------------- database, HA, cache
+
+# [database] of grafana.ini (conf/defaults.ini; pkg/services/sqlstore/database_config.go reads
+# them). ``host`` and ``port`` are the role's: Grafana takes one ``host = host:port`` key.
+DATABASE_TYPES = ("sqlite3", "postgres", "mysql")
+DATABASE_DEFAULT_PORTS = {"postgres": 5432, "mysql": 3306}
+DATABASE_KEYS = (
+    "type", "host", "port", "name", "user", "password", "ssl_mode", "ssl_sni", "ca_cert_path",
+    "client_key_path", "client_cert_path", "server_cert_name", "max_open_conn", "max_idle_conn",
+    "conn_max_lifetime", "isolation_level", "log_queries", "path", "cache_mode", "wal",
+    "migration_locking", "locking_attempt_timeout_sec",
+)
+_DATABASE_INT_KEYS = ("max_open_conn", "max_idle_conn", "conn_max_lifetime", "locking_attempt_timeout_sec")
+# ssl_mode: Grafana's docs list disable, require, verify-full for postgres (it hands the value to
+# the driver as sslmode=, which also takes verify-ca) and true, false, skip-verify for mysql.
+DATABASE_SSL_MODES = {"postgres": ("disable", "require", "verify-ca", "verify-full"),
+                      "mysql": ("true", "false", "skip-verify")}
+REMOTE_CACHE_TYPES = ("database", "redis", "memcached")
+REMOTE_CACHE_KEYS = ("type", "connstr", "prefix", "encryption")
+DEFAULT_ALERTING_HA_PORT = 9094
+REDACTED = "<redacted>"
+
+
+def _join_host_port(host, port):
+    host = str(host)
+    if host.startswith("/"):
+        return host if port in (None, "") else "%s:%s" % (host, port)
+    try:
+        if ipaddress.ip_address(host.strip("[]")).version == 6:
+            host = "[%s]" % host.strip("[]")
+    except ValueError:
+        pass
+    return "%s:%s" % (host, port)
+
+
+def database_ini(database):
+    """The [database] section for ``grafana_database`` (``{}`` for the sqlite3 default with no
+    other setting: grafana.ini stays as it was before the variable existed).
+
+    postgres and mysql get ``host = <host>:<port>`` (the port defaults to 5432 or 3306), ``name``
+    and ``user`` default to ``grafana``; a mysql Unix socket (``host`` starting with ``/``) is
+    written without a port. Other settings are written as given, in the order of DATABASE_KEYS.
+    """
+    if not hasattr(database, "get"):
+        return {}  # refused by database_problems in preflight
+    database = dict(database)
+    kind = database.get("type") or "sqlite3"
+    rest = dict((k, v) for k, v in database.items() if k != "type" and v not in (None, ""))
+    if kind == "sqlite3" and not rest:
+        return {}
+    out = {"type": kind}
+    if kind in DATABASE_DEFAULT_PORTS:
+        host = rest.pop("host", "")
+        port = rest.pop("port", None)
+        if kind == "mysql" and str(host).startswith("/"):
+            out["host"] = str(host)
+        else:
+            out["host"] = _join_host_port(host, port if port not in (None, "") else DATABASE_DEFAULT_PORTS[kind])
+        out["name"] = rest.pop("name", "grafana")
+        out["user"] = rest.pop("user", "grafana")
+    for key in DATABASE_KEYS:
+        if key in rest:
+            out[key] = rest[key]
+    return out
+
+
+def database_problems(database, var="grafana_database"):
+    """Problems of ``grafana_database``; messages name the setting and never hold its value."""
+    if database is None:
+        return []
+    if not hasattr(database, "get"):
+        return ["%s: must be a mapping of [database] settings (type, host, port, name, user, password...), got %s"
+                % (var, type(database).__name__)]
+    problems = []
+    kind = database.get("type") or "sqlite3"
+    if kind not in DATABASE_TYPES:
+        return ["%s.type: must be one of %s, got %r" % (var, ", ".join(DATABASE_TYPES), kind)]
+    unknown = sorted(str(k) for k in database if k not in DATABASE_KEYS)
+    if unknown:
+        problems.append("%s: unknown setting(s) %s (known: %s; any other [database] key goes in grafana_ini.database)"
+                        % (var, ", ".join(unknown), ", ".join(DATABASE_KEYS)))
+    if kind in DATABASE_DEFAULT_PORTS:
+        host = str(database.get("host") or "")
+        if not host:
+            problems.append("%s.host: required for type %s (the database server's name or address)" % (var, kind))
+        elif re.match(r"^[^:\[\]/]+:[0-9]*$", host) or re.match(r"^\[.*\]:[0-9]*$", host):
+            problems.append("%s.host: the host only, without a port (set %s.port), got %r" % (var, var, host))
+        port = database.get("port")
+        if port not in (None, "") and not (str(port).isdigit() and 1 <= int(str(port)) <= 65535):
+            problems.append("%s.port: must be a port number (1-65535), got %r" % (var, port))
+        for key in ("name", "user"):
+            if key in database and not database.get(key):
+                problems.append("%s.%s: must not be empty" % (var, key))
+        mode = database.get("ssl_mode")
+        if mode not in (None, "") and str(mode).lower() not in DATABASE_SSL_MODES[kind]:
+            problems.append("%s.ssl_mode: must be one of %s for %s, got %r"
+                            % (var, ", ".join(DATABASE_SSL_MODES[kind]), kind, mode))
+    for key in _DATABASE_INT_KEYS:
+        value = database.get(key)
+        if value not in (None, "") and not str(value).isdigit():
+            problems.append("%s.%s: must be a whole number >= 0, got %r" % (var, key, value))
+    password = database.get("password")
+    if password is not None and not isinstance(password, str):
+        problems.append("%s.password: must be a string (quote it in YAML)" % var)
+    elif password and ("\n" in password or '"""' in password):
+        problems.append('%s.password: must be one line without three double quotes (""") in a row' % var)
+    return problems
+
+
+def remote_cache_ini(cache):
+    """The [remote_cache] section for ``grafana_remote_cache`` (``{}`` when unset: Grafana's
+    default, the database cache)."""
+    if not hasattr(cache, "get"):
+        return {}  # refused by remote_cache_problems in preflight
+    return dict((key, cache[key]) for key in REMOTE_CACHE_KEYS if cache.get(key) not in (None, ""))
+
+
+def remote_cache_problems(cache, var="grafana_remote_cache"):
+    """Problems of ``grafana_remote_cache``; the connection string is never printed (it may hold
+    a password)."""
+    if not cache:
+        return []
+    if not hasattr(cache, "get"):
+        return ["%s: must be a mapping (type, connstr, prefix, encryption), got %s" % (var, type(cache).__name__)]
+    problems = []
+    unknown = sorted(str(k) for k in cache if k not in REMOTE_CACHE_KEYS)
+    if unknown:
+        problems.append("%s: unknown setting(s) %s (known: %s)" % (var, ", ".join(unknown), ", ".join(REMOTE_CACHE_KEYS)))
+    kind = cache.get("type") or "database"
+    if kind not in REMOTE_CACHE_TYPES:
+        return problems + ["%s.type: must be one of %s, got %r" % (var, ", ".join(REMOTE_CACHE_TYPES), kind)]
+    connstr = str(cache.get("connstr") or "")
+    if kind == "redis" and not re.search(r"(^|,)addr=[^,]+", connstr):
+        problems.append("%s.connstr: required for redis, with addr=host:port (e.g. addr=127.0.0.1:6379,db=0,"
+                        "password=...)" % var)
+    if kind == "memcached" and not re.match(r"^[^,\s]+:[0-9]+$", connstr):
+        problems.append("%s.connstr: required for memcached, as host:port (e.g. 127.0.0.1:11211)" % var)
+    if "\n" in connstr or '"""' in connstr:
+        problems.append('%s.connstr: must be one line without three double quotes (""") in a row' % var)
+    return problems
+
+
+def ha_members(groups, hostvars, group, me, my_settings):
+    """The hosts of ``grafana_ha_group`` as ha.mesh_settings() takes them (name, address,
+    listen_address, cluster_*); host ``me`` is described by ``my_settings`` (the role's variables,
+    defaults included), the others by their host variables (grafana_listen_address,
+    grafana_alerting_ha_listen_address, grafana_alerting_ha_advertise_address,
+    grafana_alerting_ha_peers)."""
+    keys = {"listen_address": "grafana_listen_address",
+            "cluster_listen_address": "grafana_alerting_ha_listen_address",
+            "cluster_advertise_address": "grafana_alerting_ha_advertise_address",
+            "cluster_peers": "grafana_alerting_ha_peers"}
+    members = []
+    for name in ha.group_members(groups, group):
+        if name == me:
+            values = dict((key, my_settings.get(key)) for key in keys)
+        else:
+            host_vars = hostvars[name] if name in hostvars else {}
+            values = dict((key, host_vars.get(variable)) for key, variable in keys.items())
+        host_vars = hostvars[name] if name in hostvars else {}
+        values.update(name=name, address=host_vars.get("ansible_host") or name)
+        members.append(values)
+    return members
+
+
+def alerting_ha(me, members, port=DEFAULT_ALERTING_HA_PORT, peers=None):
+    """The [unified_alerting] ha_* settings of host ``me``: ``{}`` (no HA) unless the group has two
+    or more hosts or the host lists its peers. ha_peers lists every member, this one included, in
+    inventory order, as Grafana's HA guide writes it (one ha_peers line for all instances): each
+    member's advertise address, else its listen address when that names a host, else its
+    inventory address on ``port``."""
+    if not any(m["name"] == me for m in members):
+        members = [{"name": me, "address": me}]
+    mine = [m for m in members if m["name"] == me][0]
+    mine = dict(mine, cluster_peers=list(peers or mine.get("cluster_peers") or []))
+    members = [mine if m["name"] == me else m for m in members]
+    mesh = ha.mesh_settings(me, members, mode="mesh" if mine["cluster_peers"] else "auto", port=port)
+    if not mesh["enabled"]:
+        return {}
+    out = {"ha_listen_address": mesh["listen_address"]}
+    if mesh["advertise_address"]:
+        out["ha_advertise_address"] = mesh["advertise_address"]
+    if mine["cluster_peers"]:
+        out["ha_peers"] = ",".join(mesh["peers"])
+        return out
+    listen_host = split_address(mesh["listen_address"])[0].strip("[]")
+    own = mesh["advertise_address"] or (mesh["listen_address"] if listen_host not in ("", "0.0.0.0", "::") else
+                                        _join_host_port(mine.get("address") or me, port))
+    others = iter(mesh["peers"])
+    out["ha_peers"] = ",".join(own if m["name"] == me else next(others) for m in members)
+    return out
+
+
+def ha_problems(group, members, me, database, member_databases):
+    """Problems of a set of Grafana replicas (``grafana_ha_group``): the group must exist and hold
+    this host; two or more replicas cannot use sqlite3 (each would have its own grafana.db); the
+    replicas must name the same database (``member_databases``: {host: grafana_database as its
+    host variables set it, None when unset}). Values are never printed."""
+    if not group:
+        return []
+    names = [m["name"] for m in members]
+    if not names:
+        return ["grafana_ha_group: there is no inventory group %r (or it has no hosts)" % group]
+    if me not in names:
+        return ["grafana_ha_group: this host (%s) is not in the group %r it names (%s)" % (me, group, ", ".join(names))]
+    problems = []
+    kind = (database or {}).get("type") or "sqlite3"
+    if len(names) >= 2 and kind == "sqlite3":
+        problems.append(
+            "grafana_database.type: sqlite3 (the default) cannot be shared by the %d replicas of grafana_ha_group %r "
+            "(%s): each would write its own grafana.db; set grafana_database to a postgres or mysql database "
+            "every replica reaches" % (len(names), group, ", ".join(names)))
+
+    def where(db):
+        db = db or {}
+        kind = db.get("type") or "sqlite3"
+        port = db.get("port") or DATABASE_DEFAULT_PORTS.get(kind)
+        return (kind, db.get("host"), str(port), db.get("name") or "grafana")
+
+    mine = where(database)
+    for name in names:
+        other = member_databases.get(name)
+        if name != me and other is not None and hasattr(other, "get") and where(other) != mine:
+            problems.append("grafana_database: the replicas of grafana_ha_group %r must share one database, and its "
+                            "type, host, port or name differs between %s and %s (set it for the group, not per host)"
+                            % (group, me, name))
+            break
+    return problems
+
+
+def _mask_value(key, value):
+    lowered = key.lower()
+    if not value:
+        return value
+    if re.search(r"password|secret|token|api_key", lowered):
+        return REDACTED
+    if lowered in ("connstr", "provider_config", "url"):
+        value = re.sub(r"(password=)[^,;\s]*", r"\1" + REDACTED, value)
+        value = re.sub(r"(://[^:/@\s]*:)[^@/\s]*@", r"\1" + REDACTED + "@", value)
+    return value
+
+
+def mask_ini(text):
+    """grafana.ini text with every secret value replaced by <redacted> (keys naming a password,
+    secret or token; the password of a connstr, provider_config or url), for --diff."""
+    data = parse_ini(text or "")
+    masked = {}
+    for section, values in data.items():
+        if isinstance(values, dict):
+            masked[section] = dict((k, _mask_value(k, v)) for k, v in values.items())
+        else:
+            masked[section] = _mask_value(section, values)
+    return render_ini(masked) if masked else ""
 
 
 # --------------------------------------------------------------------------- datasources

@@ -386,6 +386,11 @@ def _role_vars(rotate=""):
         "grafana_datasources": [{"name": "Secured", "type": "prometheus", "url": "http://%s:19090" % ADDRESS,
                                  "basicAuth": True, "basicAuthUser": "reader",
                                  "secureJsonData": {"basicAuthPassword": secret("datasource_password")}}],
+        # a shared database and a redis session cache (Grafana is not started: nothing connects)
+        "grafana_database": {"type": "postgres", "host": "db.example.test", "user": "grafana",
+                             "password": secret("grafana_db_password"), "ssl_mode": "require"},
+        "grafana_remote_cache": {"type": "redis",
+                                 "connstr": "addr=cache.example.test:6379,db=0,password=" + secret("grafana_cache_password")},
         # loki (not obtained)
         "loki_install_method": "archive",
         "loki_obtain_binary": False,

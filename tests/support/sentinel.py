@@ -34,6 +34,8 @@ SENTINELS = {
     "loki_s3_secret": "SENTINEL-loki-s3-c2e1",
     "blackbox_probe_password": "SENTINEL-bbxpass-6d17",
     "blackbox_probe_token": "SENTINEL-bbxtoken-e40b",
+    "grafana_db_password": "SENTINEL-grafana-db-5a93",
+    "grafana_cache_password": "SENTINEL-grafana-cache-0c6e",
 }
 
 SLACK_URL = "https://hooks.slack.com/services/T0000/B0000/" + SENTINELS["slack_webhook"]
