@@ -484,8 +484,9 @@ def build_config(settings, hosts):
     rule_files, alertmanagers (host:port list), alertmanager_path_prefix, self_address,
     self_scheme, self_instance, self_basic_auth, self_tls_config, environment, file_sd_targets,
     file_sd_dir, ec2_sd_jobs, extra_scrape_configs, metric_filters, remote_write (entries may
-    carry a ``kind``: module_utils/remote_storage.py), amp_remote_write, ha ({replica_label, replica} of an HA pair's replica); and what depends on the Prometheus version: version, agent_mode (no
-    rule_files, no alerting), metric_name_validation_scheme, fallback_scrape_protocol,
+    carry a ``kind``: module_utils/remote_storage.py), amp_remote_write, ha ({replica_label,
+    replica} of an HA pair's replica); and what depends on the Prometheus version: version,
+    agent_mode (no rule_files, no alerting), metric_name_validation_scheme, fallback_scrape_protocol,
     always_scrape_classic_histograms, native_histograms. External labels are escaped for the
     version (a literal ``$`` is ``$$`` on 3.x); remote write entries get ``enable_http2: false``
     (3.x's default) unless they set it.
