@@ -60,13 +60,8 @@ def remote_storage_datasources(remote_write, amp_remote_write=None):
     return remote_storage.datasources(remote_write, amp_remote_write)
 
 
-def remote_storage_problems(remote_write, amp_remote_write=None, replica_label=None):
-    return remote_storage.problems(remote_write, amp_remote_write, replica_label)
-
-
 class FilterModule(object):
     def filters(self):
         return {
             "remote_storage_datasources": remote_storage_datasources,
-            "remote_storage_problems": remote_storage_problems,
         }
