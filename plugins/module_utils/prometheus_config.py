@@ -24,6 +24,7 @@ import re
 from ansible_collections.monitoring.stack.plugins.module_utils import blackbox_config
 from ansible_collections.monitoring.stack.plugins.module_utils import ha
 from ansible_collections.monitoring.stack.plugins.module_utils import prometheus_versions as pv
+from ansible_collections.monitoring.stack.plugins.module_utils import remote_storage
 from ansible_collections.monitoring.stack.plugins.module_utils.common import (
     is_label_name,
     is_prometheus_duration as is_duration,
@@ -391,17 +392,10 @@ def _ec2_job(job):
     return out
 
 
-def amp_remote_write(amp):
-    url = "https://aps-workspaces.%s.amazonaws.com/workspaces/%s/api/v1/remote_write" % (
-        amp["region"], amp["workspace_id"])
-    sigv4 = {"region": amp["region"]}
-    if amp.get("role_arn"):
-        sigv4["role_arn"] = amp["role_arn"]
-    entry = {"name": amp.get("name") or "amp", "url": url, "sigv4": sigv4,
-             "queue_config": {"max_samples_per_send": 1000, "max_shards": 200, "capacity": 2500}}
-    if amp.get("write_relabel_configs"):
-        entry["write_relabel_configs"] = amp["write_relabel_configs"]
-    return entry
+def amp_remote_write(amp, replica_label=None):
+    """prometheus_amp_remote_write as a remote_write entry: a kind=amp entry of
+    module_utils/remote_storage.py (one code path for both variables)."""
+    return remote_storage.render(remote_storage.from_amp_setting(amp), replica_label)
 
 
 def scrape_jobs(settings, hosts):
@@ -452,6 +446,8 @@ def config_problems(settings, hosts):
     problems += ha.replica_label_problems(replica.get("replica_label"), "cluster", settings.get("external_labels"),
                                           [h for h in hosts if h.get("in_scrape_groups")], settings.get("file_sd_targets"))
     problems += list(replica.get("problems") or [])
+    problems += remote_storage.problems(settings.get("remote_write"), settings.get("amp_remote_write"),
+                                        replica.get("replica_label"))
     if problems:
         return problems
     names = [(variable, job["job_name"]) for variable, job in scrape_jobs(settings, hosts)]
@@ -487,9 +483,10 @@ def build_config(settings, hosts):
     settings keys: scrape_interval, scrape_timeout, evaluation_interval, external_labels,
     rule_files, alertmanagers (host:port list), alertmanager_path_prefix, self_address,
     self_scheme, self_instance, self_basic_auth, self_tls_config, environment, file_sd_targets,
-    file_sd_dir, ec2_sd_jobs, extra_scrape_configs, metric_filters, remote_write,
-    amp_remote_write, ha ({replica_label, replica} of an HA pair's replica); and what depends on the Prometheus version: version, agent_mode (no
-    rule_files, no alerting), metric_name_validation_scheme, fallback_scrape_protocol,
+    file_sd_dir, ec2_sd_jobs, extra_scrape_configs, metric_filters, remote_write (entries may
+    carry a ``kind``: module_utils/remote_storage.py), amp_remote_write, ha ({replica_label,
+    replica} of an HA pair's replica); and what depends on the Prometheus version: version,
+    agent_mode (no rule_files, no alerting), metric_name_validation_scheme, fallback_scrape_protocol,
     always_scrape_classic_histograms, native_histograms. External labels are escaped for the
     version (a literal ``$`` is ``$$`` on 3.x); remote write entries get ``enable_http2: false``
     (3.x's default) unless they set it.
@@ -526,9 +523,10 @@ def build_config(settings, hosts):
     config["scrape_configs"] = [job for _variable, job in scrape_jobs(settings, hosts)]
     for job in config["scrape_configs"]:
         job.update({k: v for k, v in _job_version_settings(settings).items() if k not in job})
-    remote = [copy.deepcopy(r) for r in settings.get("remote_write") or []]
-    if settings.get("amp_remote_write"):
-        remote.append(amp_remote_write(settings["amp_remote_write"]))
+    # Entries with a kind (amp, mimir, thanos_receive, victoriametrics) are rendered for their
+    # store, the replica label dropped for VictoriaMetrics (module_utils/remote_storage.py).
+    remote = remote_storage.entries(settings.get("remote_write"), settings.get("amp_remote_write"),
+                                    replica.get("replica_label"))
     for entry in remote:
         # 3.x's default, rendered on every version: an upgrade does not change the transport.
         entry.setdefault("enable_http2", False)

@@ -37,12 +37,15 @@ PACKAGES = {
     "prometheus-alertmanager": ("prometheus-alertmanager", "amtool"),
     "prometheus-node-exporter": ("prometheus-node-exporter",),
     "prometheus-blackbox-exporter": ("prometheus-blackbox-exporter",),
-    "victoria-metrics": ("victoria-metrics",),   # a remote-write store for the HA tests
+    # A real remote-write receiver with a Prometheus query API (tests/integration/test_remote_storage.py,
+    # Molecule ha_failover).
+    "victoria-metrics": ("victoria-metrics",),
 }
 BINARIES = ("prometheus", "promtool", "prometheus-alertmanager", "amtool", "prometheus-node-exporter",
             "prometheus-blackbox-exporter")
-# Staged too, but reports no version (Debian's build prints nothing for -version).
-UNVERSIONED = ("victoria-metrics",)  # its /metrics vm_app_version is empty as well
+# Staged too, but not in `versions`: Debian's victoria-metrics build prints nothing for -version,
+# and its /metrics has an empty vm_app_version: its version is the Debian package's.
+STAGED_ONLY = ("victoria-metrics",)
 _VERSION = re.compile(r"version (\d+\.\d+\.\d+)")
 
 
@@ -92,7 +95,7 @@ def stage(line):
     if line not in LINES:
         raise SystemExit("version_lines: unknown line %r (one of %s)" % (line, ", ".join(LINES)))
     target = bindir(line)
-    if line != "bookworm" and not all(os.path.exists(os.path.join(target, b)) for b in BINARIES + UNVERSIONED):
+    if line != "bookworm" and not all(os.path.exists(os.path.join(target, b)) for b in BINARIES + STAGED_ONLY):
         state = os.path.join(cache_root(), line, "apt")
         debs = os.path.join(state, "debs")
         for sub in ("lists/partial", "cache/archives/partial", "debs"):
