@@ -31,6 +31,9 @@ REPLICA_VARIABLES = (
     "prometheus_node_exporter_groups",
     "prometheus_alertmanager_groups",
     "prometheus_alertmanager_urls",
+    # Both replicas write to the same stores: AMP and Mimir elect one replica per cluster.
+    "prometheus_remote_write",
+    "prometheus_amp_remote_write",
     "prometheus_blackbox_groups",
     "prometheus_extra_scrape_configs",
     "prometheus_file_sd_targets",

@@ -140,3 +140,14 @@ def test_replica_config_labels_series_drops_the_label_from_alerts_and_promtool_a
     # not a replica: neither
     plain = pc.build_config(SETTINGS, MANAGERS)
     assert "__replica__" not in plain["global"]["external_labels"] and "alert_relabel_configs" not in plain["alerting"]
+
+
+def test_replicas_writing_to_different_stores_are_refused_without_printing_them():
+    # AMP and Mimir keep one replica per cluster: a replica that writes elsewhere loses data there.
+    store = {"kind": "mimir", "url": "http://mimir-a:9009", "basic_auth": {"username": "u", "password": "HA-SECRET-3"}}
+    other = dict(store, url="http://mimir-b:9009")
+    hostvars = _hostvars(prometheus_remote_write=[other])
+    hostvars["prom-a"]["prometheus_remote_write"] = [store]
+    [problem] = prometheus_replica(HA_GROUPS, hostvars, "prom-a", "prom_pair", "__replica__")["problems"]
+    assert problem.startswith("prometheus_remote_write: the replicas of prometheus_ha_group 'prom_pair' must be identical")
+    assert "HA-SECRET" not in problem and "mimir-" not in problem
