@@ -47,7 +47,7 @@ description:
     O(amp_endpoint) without a scheme, unknown regions, names with spaces).
   - With O(services), one module run does every service of the list (the bulk form). Every
     config is built and validated first: when any service has a problem the whole run fails
-    before any AWS call, each problem named C(services[<service>]: <option>: ...), and nothing
+    before any AWS call, each problem starting with C(services[<service>]) and naming the option, and nothing
     is written. Then each object is read with one C(HeadObject) (the bucket's region is read once
     per bucket, its default KMS key once per bucket and only when something must be written),
     and only the changed services are uploaded. An unchanged re-run of N services sends N
