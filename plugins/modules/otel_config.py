@@ -46,7 +46,7 @@ description:
   - Build options are checked first and a bad one fails naming it (durations, memory limits,
     O(amp_endpoint) without a scheme, unknown regions, names with spaces).
   - With O(services), one module run does every service of the list (the bulk form). Every
-    config is built and validated first: when any service has a problem the whole run fails
+    config is built and validated first; when any service has a problem the whole run fails
     before any AWS call, each problem starting with C(services[<service>]) and naming the option, and nothing
     is written. Then each object is read with one C(HeadObject) (the bucket's region is read once
     per bucket, its default KMS key once per bucket and only when something must be written),
