@@ -5,8 +5,10 @@
 
 Compares, in the same run against the same moto server (a bucket with default SSE-KMS):
   otel_config  monitoring.stack.otel_config in a loop (render + validate + S3 upload)
+  otel_bulk    monitoring.stack.otel_config with `services` (all of them in one module run), into other keys
   s3_object    amazon.aws.s3_object in a loop (put the same rendered YAML, SSE-KMS, overwrite=different)
   ecs_rollout  monitoring.stack.ecs_rollout in a loop (redeploy only what changed)
+  ecs_bulk     monitoring.stack.ecs_rollout with `services` (DescribeServices 10 at a time), on a second cluster
 
 AWS API calls are counted by a loopback proxy in front of moto (tests/support/counting_proxy.py):
 every module's boto3 client reaches moto through it (AWS_ENDPOINT_URL), so the counts are the
@@ -40,6 +42,7 @@ from tests.support.playbook import run_playbook  # noqa: E402
 REGION = "eu-west-1"
 BUCKET = "bench-otel-configs"
 CLUSTER = "bench-cluster"
+BULK_CLUSTER = "bench-cluster-bulk"
 PROJECT = "bench"
 
 
@@ -54,6 +57,24 @@ def otel_play(items):
             "project": PROJECT, "service": "{{ item.service }}", "app_port": "{{ item.port }}",
             "s3_bucket": BUCKET, "region": REGION},
         "loop": items, "register": "otel"}]}]
+
+
+def otel_bulk_play(items):
+    return [{"name": "otel_bulk", "hosts": "localhost", "gather_facts": False, "tasks": [{
+        "name": "configs",
+        "monitoring.stack.otel_config": {
+            "project": PROJECT, "s3_bucket": BUCKET, "region": REGION,
+            "services": [{"service": item["service"], "app_port": item["port"],
+                          "s3_key": "bulk/%s/otel-config.yaml" % item["service"]} for item in items]},
+        "register": "otel"}]}]
+
+
+def rollout_bulk_play(items):
+    return [{"name": "ecs_bulk", "hosts": "localhost", "gather_facts": False, "tasks": [{
+        "name": "rollout",
+        "monitoring.stack.ecs_rollout": {
+            "cluster": BULK_CLUSTER, "region": REGION,
+            "services": [{"service": item["service"], "config_sha256": item["sha256"]} for item in items]}}]}]
 
 
 def s3_object_play(items):
@@ -88,12 +109,14 @@ def setup(endpoint, items):
     group = ec2.create_security_group(GroupName="bench", Description="bench", VpcId=vpc)["GroupId"]
     ecs = boto3.client("ecs", **kw)
     ecs.create_cluster(clusterName=CLUSTER)
+    ecs.create_cluster(clusterName=BULK_CLUSTER)
     ecs.register_task_definition(family="bench", networkMode="awsvpc",
                                  containerDefinitions=[{"name": "app", "image": "app:1", "memory": 256}])
-    for item in items:
-        ecs.create_service(cluster=CLUSTER, serviceName=item["service"], taskDefinition="bench", desiredCount=1,
-                           launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": {
-                               "subnets": [subnet], "securityGroups": [group]}})
+    for cluster in (CLUSTER, BULK_CLUSTER):
+        for item in items:
+            ecs.create_service(cluster=cluster, serviceName=item["service"], taskDefinition="bench", desiredCount=1,
+                               launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": {
+                                   "subnets": [subnet], "securityGroups": [group]}})
 
 
 def measure(proxy, env, plays, label, run):
@@ -104,7 +127,11 @@ def measure(proxy, env, plays, label, run):
     counts = proxy.take()
     if result.rc != 0:
         raise SystemExit("%s %s failed: %r" % (label, run, result))
-    changed = sum(1 for r in result.results()[-1][1].get("results", []) if r.get("changed"))
+    last = result.results()[-1][1]
+    if "totals" in last:  # the bulk forms: one task, per-service results
+        changed = last["totals"]["changed"]
+    else:
+        changed = sum(1 for r in last.get("results", []) if r.get("changed"))
     return {"tool": label, "run": run, "calls": sum(counts.values()), "seconds": seconds, "changed": changed,
             "counts": counts, "result": result}
 
@@ -131,7 +158,14 @@ def main(argv=None):
         for run in ("first", "re-run"):
             rows.append(measure(proxy, env, s3_object_play(content), "s3_object", run))
         for run in ("first", "re-run"):
+            rows.append(measure(proxy, env, otel_bulk_play(items), "otel_bulk", run))
+        bulk = rows[-2]["result"].results()[-1][1]["services"]
+        if [r["sha256"] for r in bulk] != [c["sha256"] for c in content]:
+            raise SystemExit("otel_bulk rendered other configs than otel_config")
+        for run in ("first", "re-run"):
             rows.append(measure(proxy, env, rollout_play(content), "ecs_rollout", run))
+        for run in ("first", "re-run"):
+            rows.append(measure(proxy, env, rollout_bulk_play(content), "ecs_bulk", run))
     finally:
         proxy.stop()
         moto.stop()
@@ -149,6 +183,14 @@ def main(argv=None):
         ours, theirs = by[("otel_config", run)], by[("s3_object", run)]
         print("%s: s3_object / otel_config = %.2fx API calls, %.2fx wall time" % (
             run, theirs["calls"] / float(max(ours["calls"], 1)), theirs["seconds"] / max(ours["seconds"], 1e-9)))
+    for run in ("first", "re-run"):
+        ours, theirs = by[("otel_bulk", run)], by[("s3_object", run)]
+        print("%s: otel_bulk / s3_object = %.2fx API calls, %.3fx wall time (goal for the re-run: <= 0.1x)" % (
+            run, ours["calls"] / float(max(theirs["calls"], 1)), ours["seconds"] / max(theirs["seconds"], 1e-9)))
+    for run in ("first", "re-run"):
+        ours, theirs = by[("ecs_bulk", run)], by[("ecs_rollout", run)]
+        print("%s: ecs_bulk / ecs_rollout loop = %.2fx API calls, %.3fx wall time" % (
+            run, ours["calls"] / float(max(theirs["calls"], 1)), ours["seconds"] / max(theirs["seconds"], 1e-9)))
     print()
     for row in rows:
         print("%-12s %-7s %s" % (row["tool"], row["run"], ", ".join(

@@ -18,6 +18,8 @@ description:
     on the workspace ARNs, CloudWatch reads on C(*) when its argument is true),
     C(aws_managed_trust_policy) (assume-role policy for a service principal),
     C(aws_managed_config_key) (S3 key of a service's collector config),
+    C(aws_managed_otel_services) (the role's services as the O(monitoring.stack.otel_config#module:services) list),
+    C(aws_managed_rollout_services) (the configs' hashes as the O(monitoring.stack.ecs_rollout#module:services) list),
     C(aws_managed_bucket_kms_keys) (the customer-managed KMS key of a bucket's default encryption, from
     M(amazon.aws.s3_bucket_info) with C(bucket_encryption)),
     C(aws_managed_s3_object_arns) (object ARNs of keys in a bucket),
@@ -88,6 +90,38 @@ def aws_managed_config_key(service, prefix, project):
     return aip.config_key(prefix, project, service)
 
 
+# role service key -> otel_config services element key (name and port handled apart)
+_OTEL_KEYS = {"service_name": "service_name", "job_name": "job_name", "metrics_path": "metrics_path",
+              "scrape_interval": "scrape_interval", "scrape_timeout": "scrape_timeout",
+              "metric_prefixes": "custom_metric_prefixes", "traces": "traces",
+              "ecs_container_metrics": "ecs_container_metrics"}
+
+
+def aws_managed_otel_services(services, prefix, project):
+    """aws_managed_services -> the ``services`` option of otel_config (only the keys a service sets)."""
+    out = []
+    for service in services or []:
+        element = {"service": service["name"], "app_port": service["port"],
+                   "s3_key": aip.config_key(prefix, project, service["name"])}
+        element.update({dst: service[src] for src, dst in _OTEL_KEYS.items() if service.get(src) is not None})
+        out.append(element)
+    return out
+
+
+def aws_managed_rollout_services(otel_results, services, default_cluster=""):
+    """otel_config's per-service results -> the ``services`` option of ecs_rollout."""
+    by_name = {result["service"]: result for result in otel_results or []}
+    out = []
+    for service in services or []:
+        if service["name"] not in by_name:
+            raise AnsibleFilterError("aws_managed_rollout_services: no collector config for service %s"
+                                     % service["name"])
+        out.append({"service": service.get("ecs_service") or service["name"],
+                    "cluster": service.get("cluster") or default_cluster,
+                    "config_sha256": by_name[service["name"]]["sha256"]})
+    return out
+
+
 def aws_managed_s3_object_arns(keys, bucket, partition_from=""):
     partition = aip.partition_of(partition_from)
     return [aip.s3_object_arn(bucket, key, partition) for key in keys or []]
@@ -102,6 +136,8 @@ class FilterModule(object):
             "aws_managed_config_key": aws_managed_config_key,
             "aws_managed_bucket_kms_keys": aws_managed_bucket_kms_keys,
             "aws_managed_s3_object_arns": aws_managed_s3_object_arns,
+            "aws_managed_otel_services": aws_managed_otel_services,
+            "aws_managed_rollout_services": aws_managed_rollout_services,
             "aws_managed_needs_traces": aip.services_need_traces,
             "aws_managed_problems": aip.settings_problems,
         }

@@ -33,6 +33,7 @@ from ansible_collections.monitoring.stack.plugins.module_utils.common import Mon
 
 MARKER_TAG = "monitoring-stack:otel-config-sha256"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+DESCRIBE_BATCH = 10  # DescribeServices takes at most 10 services per call (ECS API limit)
 PENDING = " pending "  # marker value "<sha256> pending <deployment id>" (ECS tag values allow spaces)
 NOT_RECORDED = ("the new deployment was started, but the config hash was not recorded: the next run rolls the "
                 "service out again; see the service's events for why tasks do not start")
@@ -186,3 +187,148 @@ class EcsRollout:
         result["stable"] = True
         self._record(where, svc["serviceArn"], config_sha256)
         return True, result
+
+    def describe_many(self, cluster, names):
+        """{name: service or RolloutError} for ``names`` of one cluster, in batches of DESCRIBE_BATCH."""
+        found = {}
+        for start in range(0, len(names), DESCRIBE_BATCH):
+            batch = names[start:start + DESCRIBE_BATCH]
+            try:
+                response = self.client.describe_services(cluster=cluster, services=batch, include=["TAGS"])
+            except ClientError as exc:
+                hint = ("cluster %s does not exist" % cluster
+                        if isinstance(exc, is_boto3_error_code("ClusterNotFoundException", exc)) else None)
+                for name in batch:
+                    found[name] = RolloutError("describe ECS service %s in cluster %s" % (name, cluster), exc, hint)
+                continue
+            except BotoCoreError as exc:
+                for name in batch:
+                    found[name] = RolloutError("describe ECS service %s in cluster %s" % (name, cluster), exc)
+                continue
+            active = [s for s in response.get("services", []) if s.get("status") != "INACTIVE"]
+            failures = response.get("failures", [])
+            for name in batch:
+                match = [s for s in active if name in (s.get("serviceName"), s.get("serviceArn"))]
+                if match:
+                    found[name] = match[0]
+                    continue
+                reasons = ", ".join(f.get("reason", "?") for f in failures
+                                    if f.get("arn") == name or str(f.get("arn", "")).endswith("/" + name))
+                found[name] = RolloutError("roll out ECS service %s in cluster %s" % (name, cluster),
+                                           "the service was not found (%s)" % (reasons or "INACTIVE"),
+                                           "check the service name and the cluster; create the service before "
+                                           "rolling it out")
+        return found
+
+    def ensure_many(self, items, wait=True, wait_timeout=600, delay=15):
+        """[result] for ``items`` [{'cluster', 'service', 'config_sha256'}], in their order.
+
+        The bulk form of ``ensure``: the services of each cluster are described in batches of
+        DESCRIBE_BATCH, only the changed ones get a new deployment, and, with ``wait``, their new
+        deployments are polled together (in batches again) until stable, failed or ``wait_timeout``
+        seconds (for all of them) are up. A failing service fails only itself: its result has
+        ``failed`` and ``msg``, the others go on.
+        """
+        by_cluster = {}
+        for item in items:
+            by_cluster.setdefault(item["cluster"], []).append(item["service"])
+        described = {}
+        for cluster, names in by_cluster.items():
+            for name, found in self.describe_many(cluster, names).items():
+                described[(cluster, name)] = found
+        results, waiting = [], []
+        for item in items:
+            cluster, service, wanted = item["cluster"], item["service"], item["config_sha256"]
+            result = {"cluster": cluster, "service": service, "service_arn": None, "config_sha256": wanted,
+                      "previous_config_sha256": None, "rolled_out": False, "deployment_id": None, "stable": None,
+                      "pending": False, "changed": False}
+            results.append(result)
+            svc = described[(cluster, service)]
+            try:
+                if isinstance(svc, RolloutError):
+                    raise svc
+                if self._decide(svc, result, wait):
+                    waiting.append(result)
+            except RolloutError as exc:
+                result.update(failed=True, msg=str(exc))
+        if waiting:
+            self._wait_many(waiting, wait_timeout, delay)
+        return results
+
+    def _decide(self, svc, result, wait):
+        """``ensure``'s decision for one described service; True when its new deployment must be waited for."""
+        cluster, service, wanted = result["cluster"], result["service"], result["config_sha256"]
+        where = "ECS service %s in cluster %s" % (service, cluster)
+        previous, _sep, pending = (self.recorded(svc) or "").partition(PENDING)
+        result.update(service_arn=svc["serviceArn"], previous_config_sha256=previous or None)
+        if previous == wanted and not pending:
+            return False
+        if previous == wanted:
+            result["deployment_id"] = pending
+            state, reason = deployment_state(svc, pending)
+            if state == "pending":
+                result.update(pending=True, stable=False)
+                return False
+            if state == "stable":
+                result.update(stable=True, changed=True)
+                if not self.check_mode:
+                    self._record(where, svc["serviceArn"], wanted)
+                return False
+            result["previous_failure"] = reason
+        result.update(rolled_out=True, changed=True)
+        if self.check_mode:
+            return False
+        try:
+            updated = self.client.update_service(cluster=cluster, service=service, forceNewDeployment=True)["service"]
+        except (ClientError, BotoCoreError) as exc:
+            raise RolloutError("force a new deployment of " + where, exc) from None
+        primary = [d for d in updated.get("deployments", []) if d.get("status") == "PRIMARY"]
+        result["deployment_id"] = (primary or updated.get("deployments") or [{}])[0].get("id")
+        if not wait:
+            self._record(where, svc["serviceArn"], "%s%s%s" % (wanted, PENDING, result["deployment_id"]))
+            result["pending"] = True
+            return False
+        return True
+
+    def _wait_many(self, results, wait_timeout, delay=15):
+        """Poll the new deployments of ``results`` together; record each one seen stable."""
+        delay, _attempts = wait_settings(wait_timeout, delay)
+        deadline = self.clock() + wait_timeout
+        left = list(results)
+        while left:
+            by_cluster = {}
+            for result in left:
+                by_cluster.setdefault(result["cluster"], []).append(result["service"])
+            described = {}
+            for cluster, names in by_cluster.items():
+                for name, found in self.describe_many(cluster, names).items():
+                    described[(cluster, name)] = found
+            still = []
+            for result in left:
+                where = "ECS service %s in cluster %s" % (result["service"], result["cluster"])
+                svc = described[(result["cluster"], result["service"])]
+                try:
+                    if isinstance(svc, RolloutError):
+                        raise svc
+                    state, reason = deployment_state(svc, result["deployment_id"])
+                    if state == "failed":
+                        raise RolloutError("roll out " + where, "deployment %s failed: %s" % (
+                            result["deployment_id"], reason), NOT_RECORDED)
+                    if state == "stable":
+                        result["stable"] = True
+                        self._record(where, result["service_arn"], result["config_sha256"])
+                        continue
+                except RolloutError as exc:
+                    result.update(failed=True, msg=str(exc))
+                    continue
+                still.append(result)
+            left = still
+            if left and self.clock() >= deadline:
+                for result in left:
+                    where = "ECS service %s in cluster %s" % (result["service"], result["cluster"])
+                    result.update(failed=True, stable=False, msg=str(RolloutError(
+                        "wait for %s to become stable within %ss" % (where, wait_timeout),
+                        "deployment %s is still in progress" % result["deployment_id"], NOT_RECORDED)))
+                return
+            if left:
+                self.sleep(delay)

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: ecs_rollout
-short_description: Redeploy an ECS service when its ADOT collector config changed
+short_description: Redeploy ECS services when their ADOT collector config changed
 version_added: 0.1.0
 description:
   - The ADOT collector sidecar reads its config (from S3, a file or C(AOT_CONFIG_CONTENT)) only
@@ -22,28 +22,52 @@ description:
   - With O(wait=false) the tag records C(<sha256> pending <deployment id>). The next run looks at
     that deployment. Stable, it records O(config_sha256) (changed, no new deployment); still in
     progress, it leaves it (RV(pending)); failed or rolled back, it forces a new deployment.
-  - To roll out several services, loop over them with this module. A failing item (a missing
-    service, a deployment that does not become stable) fails only that item; the loop goes on
-    with the others, and the task fails at the end listing the failed items. Re-running after
-    fixing the cause converges, because the services that were rolled out are recorded.
+  - To roll out several services, give them as O(services) (one module run) or loop over them.
+    With O(services) the services of each cluster are described 10 at a time (the most one
+    C(DescribeServices) call takes), so an unchanged re-run of N services in one cluster sends
+    ceil(N/10) C(DescribeServices) calls and nothing else; only the changed services get a new
+    deployment, and with O(wait) their deployments are polled together (10 per call again) for
+    at most O(wait_timeout) seconds in all. A failing service (missing, a deployment that fails
+    or does not become stable) fails only itself, the others are rolled out, and the task fails
+    at the end naming it (RV(services) has every result). In a loop, a failing item likewise
+    fails only that item. Re-running after fixing the cause converges, because the services
+    that were rolled out are recorded.
 author:
   - monitoring.stack contributors (@monitoring-stack)
 options:
   cluster:
     description:
       - The ECS cluster name or ARN.
+      - Required with O(service); with O(services), the cluster of the elements that name none.
     type: str
-    required: true
   service:
     description:
-      - The ECS service name or ARN.
+      - The ECS service name or ARN. One of O(service) and O(services) is required.
     type: str
-    required: true
   config_sha256:
     description:
       - The SHA-256 of the config the service must run (RV(monitoring.stack.otel_config#module:sha256)).
+      - Required with O(service).
     type: str
-    required: true
+  services:
+    description:
+      - Several services in one run (the bulk form); mutually exclusive with O(service) and O(config_sha256).
+      - Every element is checked first (hash shape, a cluster, no service twice in a cluster);
+        any problem fails the run before any AWS call, naming C(services[<service>]).
+    type: list
+    elements: dict
+    suboptions:
+      service:
+        description: The ECS service name or ARN.
+        type: str
+        required: true
+      config_sha256:
+        description: The SHA-256 of the config the service must run.
+        type: str
+        required: true
+      cluster:
+        description: The cluster of this service (default O(cluster)).
+        type: str
   wait:
     description:
       - Wait for the new deployment to become stable before recording the rollout. Stable is
@@ -86,6 +110,14 @@ seealso:
 """
 
 EXAMPLES = r"""
+- name: Redeploy the services whose config changed, in one task
+  monitoring.stack.ecs_rollout:
+    cluster: crawlinghub-cluster-prod
+    services:
+      - {service: web-api, config_sha256: "{{ web_api_sha256 }}"}
+      - {service: scheduler, config_sha256: "{{ scheduler_sha256 }}", cluster: crawlinghub-batch-prod}
+    wait: true
+
 - name: Upload the collector configs
   monitoring.stack.otel_config:
     project: crawlinghub
@@ -109,35 +141,48 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+services:
+  description:
+    - With O(services), one result per service in the order given, each with C(cluster),
+      C(service), C(changed) and the single-service return values below; a failed service also
+      has C(failed) and C(msg).
+  returned: when O(services) is given
+  type: list
+  elements: dict
+totals:
+  description: With O(services), the counts C(services), C(changed), C(rolled_out), C(unchanged), C(failed).
+  returned: when O(services) is given
+  type: dict
+  sample: {"services": 50, "changed": 1, "rolled_out": 1, "unchanged": 49, "failed": 0}
 service_arn:
   description: The service ARN.
-  returned: always
+  returned: without O(services)
   type: str
   sample: arn:aws:ecs:ap-northeast-2:123456789012:service/crawlinghub-cluster-prod/web-api
 config_sha256:
   description: The wanted config hash (recorded on the service after a rollout).
-  returned: always
+  returned: without O(services)
   type: str
 previous_config_sha256:
   description: The config hash recorded on the service before this run (null when none was).
-  returned: always
+  returned: without O(services)
   type: str
 rolled_out:
   description: Whether a new deployment was forced (or would be, in check mode).
-  returned: always
+  returned: without O(services)
   type: bool
 deployment_id:
   description: The id of the new primary deployment (null when nothing was rolled out or in check mode).
-  returned: always
+  returned: without O(services)
   type: str
   sample: ecs-svc/1234567890123456789
 stable:
   description: True when the new deployment was seen stable; null when not looked at; false while pending.
-  returned: always
+  returned: without O(services)
   type: bool
 pending:
   description: The rollout is recorded as pending (O(wait=false)), to be confirmed by the next run.
-  returned: always
+  returned: without O(services)
   type: bool
 """
 
@@ -156,17 +201,69 @@ from ansible_collections.monitoring.stack.plugins.module_utils.ecs_rollout impor
 from ansible_collections.monitoring.stack.plugins.module_utils.ecs_rollout import sha256_problem
 
 
+def run_bulk(module):
+    """``services``: describe the services of each cluster in batches of 10, redeploy only the changed ones."""
+    params = module.params
+    problems, items, seen = [], [], {}
+    for index, element in enumerate(params["services"]):
+        cluster = element["cluster"] or params["cluster"]
+        label = element["service"]
+        problem = sha256_problem(element["config_sha256"])
+        if problem:
+            problems.append("services[%s]: %s" % (label, problem))
+        if not cluster:
+            problems.append("services[%s]: cluster: required (set it on the service or on the module)" % label)
+        if (cluster, label) in seen:
+            problems.append("services[%s]: service: named more than once in cluster %s (items %d and %d)"
+                            % (label, cluster, seen[(cluster, label)], index))
+        seen[(cluster, label)] = index
+        items.append({"cluster": cluster, "service": label, "config_sha256": element["config_sha256"]})
+    if params["wait_timeout"] < 1:
+        problems.append("wait_timeout: must be at least 1 second")
+    if problems:
+        module.fail_json(msg="Failed to roll out the ECS services: %d problem(s), nothing was rolled out: %s"
+                         % (len(problems), "; ".join(problems)), problems=problems)
+
+    rollout = EcsRollout(module.client("ecs"), check_mode=module.check_mode, tag_key=params["marker_tag_key"])
+    results = rollout.ensure_many(items, wait=params["wait"], wait_timeout=params["wait_timeout"])
+    failed = [r for r in results if r.get("failed")]
+    totals = {"services": len(results), "changed": sum(1 for r in results if r["changed"]),
+              "rolled_out": sum(1 for r in results if r["rolled_out"]), "failed": len(failed)}
+    totals["unchanged"] = sum(1 for r in results if not r["changed"] and not r.get("failed"))
+    out = {"changed": totals["changed"] > 0, "services": results, "totals": totals}
+    if module._diff:
+        out["diff"] = [{"before": {"config_sha256": r["previous_config_sha256"]},
+                        "after": {"config_sha256": r["config_sha256"] if r["changed"] else r["previous_config_sha256"]},
+                        "before_header": r["service_arn"] or r["service"], "after_header": r["service_arn"] or r["service"]}
+                       for r in results if r["changed"]]
+    if failed:
+        module.fail_json(msg="Failed to roll out %d of %d ECS services (the others went on): %s" % (
+            len(failed), len(results), "; ".join("%s: %s" % (r["service"], r["msg"]) for r in failed)), **out)
+    module.exit_json(**out)
+
+
 def main():
     argument_spec = dict(
-        cluster=dict(type="str", required=True),
-        service=dict(type="str", required=True),
-        config_sha256=dict(type="str", required=True),
+        cluster=dict(type="str"),
+        service=dict(type="str"),
+        config_sha256=dict(type="str"),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=600),
         marker_tag_key=dict(type="str", default=MARKER_TAG, no_log=False),
+        services=dict(type="list", elements="dict", options=dict(
+            service=dict(type="str", required=True),
+            config_sha256=dict(type="str", required=True),
+            cluster=dict(type="str"),
+        )),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True,
+                              mutually_exclusive=[["services", "service"], ["services", "config_sha256"]],
+                              required_one_of=[["service", "services"]],
+                              required_by={"service": ["cluster", "config_sha256"]})
     params = module.params
+    if params["services"] is not None:
+        run_bulk(module)
+        return
     problem = sha256_problem(params["config_sha256"])
     if problem:
         module.fail_json(msg="Failed to roll out ECS service %s: %s" % (params["service"], problem))

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: otel_config
-short_description: Render, validate and deliver the ADOT collector config of one ECS service
+short_description: Render, validate and deliver the ADOT collector configs of ECS services
 version_added: 0.1.0
 description:
   - Builds the AWS Distro for OpenTelemetry (ADOT) collector config of one ECS service from a few
@@ -45,6 +45,13 @@ description:
     and RV(written) say which destinations were already written.
   - Build options are checked first and a bad one fails naming it (durations, memory limits,
     O(amp_endpoint) without a scheme, unknown regions, names with spaces).
+  - With O(services), one module run does every service of the list (the bulk form). Every
+    config is built and validated first; when any service has a problem the whole run fails
+    before any AWS call, each problem starting with C(services[<service>]) and naming the option, and nothing
+    is written. Then each object is read with one C(HeadObject) (the bucket's region is read once
+    per bucket, its default KMS key once per bucket and only when something must be written),
+    and only the changed services are uploaded. An unchanged re-run of N services sends N
+    C(HeadObject) and one C(GetBucketLocation) per bucket, nothing else.
 author:
   - monitoring.stack contributors (@monitoring-stack)
 options:
@@ -195,6 +202,93 @@ options:
     description:
       - The KMS key of a SecureString parameter (default the account's C(aws/ssm) key).
     type: str
+  services:
+    description:
+      - Several services in one run (the bulk form), each delivered to S3 (SSE-KMS) as the
+        single-service form does.
+      - Each element takes O(services[].service) and any of the options below; an option an
+        element leaves out takes the module's own value (so O(project), O(s3_bucket),
+        O(kms_key_id), O(amp_endpoint), O(amp_region) are usually set once for all).
+      - Mutually exclusive with O(service), O(config), O(s3_key), O(dest) and O(ssm_parameter)
+        (the bulk form writes to S3 only; without any O(s3_bucket) it only renders).
+      - Service names and S3 objects must be unique in the list.
+    type: list
+    elements: dict
+    suboptions:
+      service:
+        description: The service name (as O(service)); names the service in results and errors.
+        type: str
+        required: true
+      project:
+        description: As O(project).
+        type: str
+      service_name:
+        description: As O(service_name).
+        type: str
+      job_name:
+        description: As O(job_name).
+        type: str
+      app_port:
+        description: As O(app_port).
+        type: int
+      app_host:
+        description: As O(app_host).
+        type: str
+      metrics_path:
+        description: As O(metrics_path).
+        type: str
+      scrape_interval:
+        description: As O(scrape_interval).
+        type: str
+      scrape_timeout:
+        description: As O(scrape_timeout).
+        type: str
+      custom_metric_prefixes:
+        description: As O(custom_metric_prefixes).
+        type: list
+        elements: str
+      keep_default_prefixes:
+        description: As O(keep_default_prefixes).
+        type: bool
+      amp_endpoint:
+        description: As O(amp_endpoint).
+        type: str
+      amp_region:
+        description: As O(amp_region).
+        type: str
+      traces:
+        description: As O(traces).
+        type: bool
+      ecs_container_metrics:
+        description: As O(ecs_container_metrics).
+        type: bool
+      memory_limit_mib:
+        description: As O(memory_limit_mib).
+        type: int
+      memory_spike_limit_mib:
+        description: As O(memory_spike_limit_mib).
+        type: int
+      config:
+        description:
+          - A full collector config for this service instead of the built one, as O(config);
+            needs O(services[].s3_key) when uploaded.
+        type: raw
+      required_metric_prefixes:
+        description: As O(required_metric_prefixes).
+        type: list
+        elements: str
+      on_ecs:
+        description: As O(on_ecs).
+        type: bool
+      s3_bucket:
+        description: As O(s3_bucket).
+        type: str
+      s3_key:
+        description: As O(s3_key) (default C(otel-config/<project>-<service>/otel-config.yaml)).
+        type: str
+      kms_key_id:
+        description: As O(kms_key_id).
+        type: str
 requirements:
   - PyYAML (Python)
 extends_documentation_fragment:
@@ -247,6 +341,26 @@ EXAMPLES = r"""
     region: ap-northeast-2
   loop: "{{ otel.results }}"
 
+# The same in one task: one module run, one HeadObject per service on an unchanged re-run
+- name: ADOT collector configs (bulk)
+  monitoring.stack.otel_config:
+    project: crawlinghub
+    s3_bucket: prod-connectly
+    region: ap-northeast-2
+    services:
+      - {service: web-api, app_port: 8080}
+      - {service: scheduler, app_port: 8081, custom_metric_prefixes: [scheduler_job_]}
+      - {service: crawl-worker, app_port: 8082, job_name: crawlinghub-worker-metrics}
+  register: otel_bulk
+
+- name: Redeploy the services whose config changed (bulk)
+  monitoring.stack.ecs_rollout:
+    cluster: crawlinghub-cluster-prod
+    services: >-
+      {{ otel_bulk.services | ansible.builtin.items2dict(key_name='service', value_name='sha256')
+         | ansible.builtin.dict2items(key_name='service', value_name='config_sha256') }}
+    region: ap-northeast-2
+
 - name: A hand-written config, validated and written to a file and an SSM parameter
   monitoring.stack.otel_config:
     config: "{{ lookup('ansible.builtin.file', 'files/otel-config-resizing-worker.yaml') }}"
@@ -266,17 +380,17 @@ EXAMPLES = r"""
 RETURN = r"""
 content:
   description: The rendered config (YAML, stable key order, with a header comment).
-  returned: always
+  returned: without O(services)
   type: str
 aot_config_content:
   description:
     - The config as one line of JSON (valid YAML), the value for the collector container's
       C(AOT_CONFIG_CONTENT) environment variable. It is the config itself, not base64.
-  returned: always
+  returned: without O(services)
   type: str
 sha256:
   description: SHA-256 of RV(content); give it to M(monitoring.stack.ecs_rollout) as O(monitoring.stack.ecs_rollout#module:config_sha256).
-  returned: always
+  returned: without O(services)
   type: str
   sample: 5d41402abc4b2a76b9719d911017c592b3c3a5f0c7f1b5d0e1f2a3b4c5d6e7f8
 s3_uri:
@@ -286,7 +400,7 @@ s3_uri:
   sample: s3://prod-connectly.s3.ap-northeast-2.amazonaws.com/otel-config/crawlinghub-web-api/otel-config.yaml
 destinations:
   description: Per destination, whether it changed and what was written.
-  returned: always
+  returned: without O(services)
   type: dict
   contains:
     file:
@@ -305,16 +419,36 @@ destinations:
       returned: when O(ssm_parameter) is given
   sample: {"s3": {"changed": true, "bucket": "b", "key": "otel-config/p-s/otel-config.yaml"}}
 written:
-  description: The destinations written by this run, in order (C(s3), C(ssm), C(file)); on failure, those written before it.
+  description:
+    - The destinations written by this run, in order (C(s3), C(ssm), C(file)); on failure, those written before it.
+    - With O(services), C(<service>:s3) for each service uploaded.
   returned: always
   type: list
   elements: str
   sample: ["s3"]
 problems:
-  description: The validation problems (empty when the config passed; the module fails otherwise).
+  description:
+    - The validation problems (empty when the config passed; the module fails otherwise).
+    - With O(services), each problem starts with C(services[<service>]:).
   returned: always
   type: list
   elements: str
+services:
+  description:
+    - With O(services), one result per service, in the order given. Each has C(service),
+      C(changed), C(content), C(aot_config_content) and C(sha256) (as the single-service form's
+      RV(content), RV(aot_config_content), RV(sha256), credentials masked), C(s3_uri),
+      C(destinations) (C(s3) as in RV(destinations)) and C(written).
+  returned: when O(services) is given
+  type: list
+  elements: dict
+  sample: [{"service": "web-api", "changed": false, "sha256": "5d41...", "written": [],
+            "s3_uri": "s3://prod-connectly.s3.ap-northeast-2.amazonaws.com/otel-config/crawlinghub-web-api/otel-config.yaml"}]
+totals:
+  description: With O(services), how many services there were, changed (or would change in check mode), were unchanged and were written.
+  returned: when O(services) is given
+  type: dict
+  sample: {"services": 50, "changed": 1, "unchanged": 49, "written": 1}
 """
 
 import os
@@ -352,24 +486,37 @@ def masked_invocation(module):
             params["config"] = otel.mask_secrets(otel.parse_config(params["config"]))
         except ValueError:
             params["config"] = "(not shown: not a readable config)"
+    if params.get("services"):
+        params["services"] = [dict(element, config=_masked_config(element.get("config")))
+                              for element in params["services"]]
     return {"module_args": params}
+
+
+def _masked_config(config):
+    if config is None:
+        return None
+    try:
+        return otel.mask_secrets(otel.parse_config(config))
+    except ValueError:
+        return "(not shown: not a readable config)"
 
 
 def fail(module, msg, **result):
     module.fail_json(msg=msg, invocation=masked_invocation(module), **result)
 
 
-def build(module):
-    """(config, name, required_prefixes, default_prefixes) from the module's parameters."""
-    params = module.params
+def build_params(params):
+    """(config, name, required_prefixes, default_prefixes, problems) from one service's parameters.
+
+    ``problems`` name the option; when it is not empty the config is None."""
     default_prefixes = otel.DEFAULT_KEEP_PREFIXES if params["keep_default_prefixes"] else ()
-    required = list(params["required_metric_prefixes"])
-    if params["config"] is not None:
+    required = list(params["required_metric_prefixes"] or [])
+    if params.get("config") is not None:
         try:
             config = otel.parse_config(params["config"])
         except ValueError as exc:
-            fail(module, failure_message("read the ADOT collector config", exc))
-        return config, None, required, default_prefixes
+            return None, None, required, default_prefixes, ["config: %s" % to_native(exc)]
+        return config, None, required, default_prefixes, []
     spec = {key: params[key] for key in SPEC_OPTIONS}
     problems = otel.spec_problems(spec)
     amp_region = params["amp_region"] or ""
@@ -377,10 +524,21 @@ def build(module):
         problems.append("amp_region: %r is not a region botocore knows (a typo? a new region needs a newer botocore)"
                         % amp_region)
     if problems:
-        fail(module, failure_message("build the ADOT collector config", "; ".join(problems)), problems=problems)
+        return None, None, required, default_prefixes, problems
     config = otel.build_config(spec)
     name = "%s-%s" % (params["project"], params["service"])
-    return config, name, otel.required_prefixes_for(spec) + required, default_prefixes
+    return config, name, otel.required_prefixes_for(spec) + required, default_prefixes, []
+
+
+def build(module):
+    """(config, name, required_prefixes, default_prefixes) from the module's parameters."""
+    params = module.params
+    config, name, required, default_prefixes, problems = build_params(params)
+    if problems and params["config"] is not None:
+        fail(module, failure_message("read the ADOT collector config", problems[0][len("config: "):]))
+    if problems:
+        fail(module, failure_message("build the ADOT collector config", "; ".join(problems)), problems=problems)
+    return config, name, required, default_prefixes
 
 
 class FileDestination:
@@ -453,6 +611,151 @@ def masked_text(text, header, secret_as_a_whole=None):
     return otel.render_yaml(old, header=header)
 
 
+# Options of one element of ``services``; an option an element leaves out takes the module's value.
+SERVICE_OPTIONS = SPEC_OPTIONS + ("config", "required_metric_prefixes", "on_ecs", "s3_bucket", "s3_key", "kms_key_id")
+
+
+def element_params(params, element):
+    """One service's parameters: the module's values overridden by what the element sets."""
+    merged = {key: params.get(key) for key in SERVICE_OPTIONS}
+    merged.update({key: value for key, value in element.items() if value is not None})
+    merged["service"] = element["service"]
+    return merged
+
+
+def render_service(label, merged):
+    """Everything about one service that needs no AWS call, or (None, problems naming it)."""
+    config, name, required, default_prefixes, problems = build_params(merged)
+    if not problems:
+        problems = otel.validate_config(config, required_prefixes=required, on_ecs=merged["on_ecs"],
+                                        default_prefixes=default_prefixes)
+    if not problems and merged["s3_bucket"] and not merged["s3_key"] and not name:
+        problems = ["s3_key: required with config"]
+    if problems:
+        return None, ["services[%s]: %s" % (label, problem) for problem in problems]
+    header = ("ADOT collector config for %s\n" % name if name else "ADOT collector config\n") + HEADER
+    content = otel.render_yaml(config, header=header)
+    masked = otel.mask_secrets(config)
+    key = None
+    if merged["s3_bucket"]:
+        key = merged["s3_key"] or "otel-config/%s/otel-config.yaml" % name
+    return {"label": label, "name": name, "header": header, "content": content, "sha256": otel.sha256(content),
+            "masked": masked, "shown": otel.render_yaml(masked, header=header), "bucket": merged["s3_bucket"],
+            "key": key, "kms_key_id": merged["kms_key_id"], "credentials": otel.literal_credentials(config)}, []
+
+
+class SharedBucketS3Destination(S3Destination):
+    """An S3Destination that reads its bucket's default KMS key at most once per run (``cache``)."""
+
+    def __init__(self, client, bucket, key, cache, **kwargs):
+        super().__init__(client, bucket, key, **kwargs)
+        self.cache = cache
+
+    def bucket_default_kms_key(self):
+        if self.bucket not in self.cache:
+            self.cache[self.bucket] = super().bucket_default_kms_key()
+        return self.cache[self.bucket]
+
+
+def run_bulk(module):
+    """``services``: render and validate every service, then read every object, then write."""
+    params = module.params
+    elements = params["services"]
+    result = {"changed": False, "services": [], "problems": [], "written": [],
+              "totals": {"services": len(elements), "changed": 0, "unchanged": 0, "written": 0}}
+    problems, rendered, seen_names, seen_keys = [], [], {}, {}
+    for index, element in enumerate(elements):
+        label = element["service"] or "#%d" % index
+        if label in seen_names:
+            problems.append("services[%s]: service: named more than once in services (items %d and %d)"
+                            % (label, seen_names[label], index))
+            continue
+        seen_names[label] = index
+        service, service_problems = render_service(label, element_params(params, element))
+        problems.extend(service_problems)
+        if service is None:
+            continue
+        if service["key"]:
+            where = (service["bucket"], service["key"])
+            if where in seen_keys:
+                problems.append("services[%s]: s3_key: s3://%s/%s is also the object of service %s"
+                                % (label, where[0], where[1], seen_keys[where]))
+            seen_keys[where] = label
+        rendered.append(service)
+    if problems:
+        fail(module, "Failed to validate the ADOT collector configs: %d problem(s) in %d of %d service(s), "
+             "nothing was written: %s" % (len(problems), len({p.split("]", 1)[0] for p in problems}),
+                                          len(elements), "; ".join(problems)), problems=problems)
+    for service in rendered:
+        for path in service["credentials"]:
+            module.warn("The ADOT collector config of service %s holds a literal credential at %s: it is masked "
+                        "in this task's output, but stored in clear; write it as ${env:VAR} and give the "
+                        "collector container that variable from a secret" % (service["label"], path))
+    for service in rendered:
+        entry = {"service": service["label"], "changed": False, "content": service["shown"],
+                 "aot_config_content": otel.render_compact(service["masked"]), "sha256": service["sha256"],
+                 "destinations": {}, "written": []}
+        result["services"].append(entry)
+
+    if any(service["bucket"] for service in rendered):
+        region = module.region
+        if not region:
+            fail(module, failure_message("deliver the ADOT collector configs", "no AWS region",
+                                         "set region or AWS_REGION"), **result)
+        if not is_known_region(region):
+            fail(module, failure_message("deliver the ADOT collector configs",
+                                         "region: %r is not a region botocore knows" % region,
+                                         "check for a typo (a new region needs a newer botocore)"), **result)
+        client = module.client("s3")
+    default_keys = {}  # bucket -> its default KMS key, read once
+
+    # 1. Every object is read (one HeadObject each) before any is written.
+    pending = []
+    try:
+        for service, entry in zip(rendered, result["services"]):
+            if not service["bucket"]:
+                continue
+            entry["s3_uri"] = otel.s3_config_uri(service["bucket"], bucket_region(client, service["bucket"]),
+                                                 service["key"])
+            destination = SharedBucketS3Destination(client, service["bucket"], service["key"], default_keys,
+                                                    kms_key_id=service["kms_key_id"], check_mode=module.check_mode,
+                                                    want_before=module._diff)
+            changed, entry["destinations"]["s3"] = destination.prepare(service["content"], service["sha256"])
+            entry["changed"] = changed
+            if changed:
+                pending.append((service, entry, destination))
+    except DeliveryError as exc:
+        fail(module, "%s (service %s). Nothing was written" % (exc, service["label"]), **result)
+
+    # 2. Then only the changed ones are written; a failure says which were written before it.
+    for service, entry, destination in pending:
+        try:
+            wrote = destination.write()
+        except DeliveryError as exc:
+            fail(module, "%s (service %s). Written before the failure: %s" % (
+                exc, service["label"], ", ".join(result["written"]) or "nothing"), **result)
+        if wrote:
+            entry["written"].append("s3")
+            result["written"].append("%s:s3" % service["label"])
+
+    diffs = []
+    for service, entry, destination in pending:
+        before = entry["destinations"]["s3"].pop("before", None)
+        if before is not None:
+            diffs.append({"before_header": destination.url, "after_header": destination.url,
+                          "before": masked_text(before, service["header"]), "after": service["shown"]})
+    for entry in result["services"]:
+        entry["destinations"].get("s3", {}).pop("before", None)
+    totals = result["totals"]
+    totals["changed"] = sum(1 for entry in result["services"] if entry["changed"])
+    totals["unchanged"] = totals["services"] - totals["changed"]
+    totals["written"] = len(result["written"])
+    result["changed"] = totals["changed"] > 0
+    if module._diff:
+        result["diff"] = diffs
+    module.exit_json(invocation=masked_invocation(module), **result)
+
+
 def main():
     argument_spec = dict(
         project=dict(type="str"),
@@ -483,18 +786,48 @@ def main():
         ssm_parameter=dict(type="str"),
         ssm_parameter_type=dict(type="str", default="String", choices=["String", "SecureString"]),
         ssm_key_id=dict(type="str", no_log=False),
+        services=dict(type="list", elements="dict", options=dict(
+            service=dict(type="str", required=True),
+            project=dict(type="str"),
+            service_name=dict(type="str"),
+            job_name=dict(type="str"),
+            app_port=dict(type="int"),
+            app_host=dict(type="str"),
+            metrics_path=dict(type="str"),
+            scrape_interval=dict(type="str"),
+            scrape_timeout=dict(type="str"),
+            custom_metric_prefixes=dict(type="list", elements="str"),
+            keep_default_prefixes=dict(type="bool"),
+            amp_endpoint=dict(type="str"),
+            amp_region=dict(type="str"),
+            traces=dict(type="bool"),
+            ecs_container_metrics=dict(type="bool"),
+            memory_limit_mib=dict(type="int"),
+            memory_spike_limit_mib=dict(type="int"),
+            config=dict(type="raw"),
+            required_metric_prefixes=dict(type="list", elements="str"),
+            on_ecs=dict(type="bool"),
+            s3_bucket=dict(type="str"),
+            s3_key=dict(type="str", no_log=False),
+            kms_key_id=dict(type="str", no_log=False),
+        )),
     )
     module = AnsibleAWSModule(
         argument_spec=argument_spec,
-        mutually_exclusive=[["config", "project"]],
-        required_one_of=[["config", "project"]],
-        required_together=[["project", "service"]],
-        required_by={"mode": "dest"},
+        mutually_exclusive=[["config", "project"], ["services", "service"], ["services", "config"],
+                            ["services", "dest"], ["services", "ssm_parameter"], ["services", "s3_key"]],
+        required_one_of=[["config", "project", "services"]],
+        required_by={"mode": "dest", "service": "project"},
         supports_check_mode=True,
     )
     if not otel.HAS_YAML:
         fail(module, failure_message("render the ADOT collector config", "PyYAML is required"))
     params = module.params
+    if params["services"] is not None:
+        run_bulk(module)
+        return
+    if params["project"] and not params["service"]:
+        module.fail_json(msg="parameters are required together: project, service")
 
     config, name, required, default_prefixes = build(module)
     problems = otel.validate_config(config, required_prefixes=required, on_ecs=params["on_ecs"],

@@ -210,7 +210,8 @@ def test_stage_and_prod_converge_idempotently(aws, playbook, tmp_path):
         assert result.rc == 0, result
         assert result.changed() > 0
         assert _task(result, "Workspace crawlinghub-%s" % env)["changed"] is True
-        rollouts = _task(result, "Redeploy the services whose collector config changed")["results"]
+        rollouts = _task(result, "Redeploy the services whose collector config changed")["services"]
+        assert [r["service"] for r in rollouts] == [s["name"] for s in ENVIRONMENTS[env]["services"]]
         assert [r["changed"] for r in rollouts] == [True] * len(ENVIRONMENTS[env]["services"])
         assert _task(result, "Alertmanager definition (alerts to SNS)").get("skipped") is True
         workspace_arns[env] = _check_converged(env, keys[env])
@@ -251,14 +252,15 @@ def test_check_mode_on_a_fresh_environment_writes_nothing(aws, playbook, tmp_pat
 
 
 def test_a_missing_service_fails_alone_and_the_others_roll_out(aws, playbook, tmp_path):
-    """ecs_rollout loops over the services: one failing item does not stop the others."""
+    """ecs_rollout's bulk form: one failing service does not stop the others."""
     key_arn = _prepare("stage")
     inventory = _inventory(tmp_path, "stage", key_arn)
     extra = {"aws_managed_services": ENVIRONMENTS["stage"]["services"] + [{"name": "ghost", "port": 9090}]}
     result = playbook(PLAY, inventory=inventory, extravars=extra)
     assert result.rc != 0
-    items = {r["item"]["item"]["name"]: r
-             for r in _task(result, "Redeploy the services whose collector config changed")["results"]}
+    rollout = _task(result, "Redeploy the services whose collector config changed")
+    assert rollout["failed"] is True and "ghost" in rollout["msg"] and "web-api" not in rollout["msg"]
+    items = {r["service"]: r for r in rollout["services"]}
     assert items["ghost"]["failed"] is True and "ghost" in items["ghost"]["msg"]
     assert items["web-api"]["changed"] is True and not items["web-api"].get("failed")
     assert items["crawl-worker"]["changed"] is True and not items["crawl-worker"].get("failed")
@@ -269,8 +271,8 @@ def test_a_missing_service_fails_alone_and_the_others_roll_out(aws, playbook, tm
                                   networkConfiguration=existing["networkConfiguration"])
     result = playbook(PLAY, inventory=inventory, extravars=extra)
     assert result.rc == 0, result
-    changed = {r["item"]["item"]["name"]: r["changed"]
-               for r in _task(result, "Redeploy the services whose collector config changed")["results"]}
+    changed = {r["service"]: r["changed"]
+               for r in _task(result, "Redeploy the services whose collector config changed")["services"]}
     assert changed == {"web-api": False, "crawl-worker": False, "ghost": True}
     assert result.changed() == 1, result
 
