@@ -116,12 +116,16 @@ def play(workdir, inventory, name, text):
     return seconds, report
 
 
+def _timestamp(text):
+    """Seconds of the JSON callback's ISO time (2026-12-02T19:50:01.123456Z); only differences matter."""
+    return time.mktime(time.strptime(text[:19], "%Y-%m-%dT%H:%M:%S")) + float("0" + text[19:26].rstrip("Z"))
+
+
 def _task_seconds(task):
     duration = task["task"].get("duration") or {}
     if not duration.get("start") or not duration.get("end"):
         return 0.0
-    parse = lambda text: time.mktime(time.strptime(text[:19], "%Y-%m-%dT%H:%M:%S")) + float("0" + text[19:26].rstrip("Z"))  # noqa: E731
-    return parse(duration["end"]) - parse(duration["start"])
+    return _timestamp(duration["end"]) - _timestamp(duration["start"])
 
 
 def summary(seconds, report):
@@ -155,8 +159,8 @@ def main():
     rows = (("floor: %d debug tasks, verbosity 3" % FLOOR_TASKS, floor), ("one remote call (ping play)", ping),
             ("fresh converge", fresh), ("idempotent re-run", rerun))
     for label, row in rows:
-        print("%-34s %9.1fs %7d %6d %8d %9.2f" % (label, row["seconds"], row["tasks"], row["ran"], row["changed"],
-                                               row["seconds"] / floor["seconds"]))
+        ratio = row["seconds"] / floor["seconds"]
+        print("%-34s %9.1fs %7d %6d %8d %9.2f" % (label, row["seconds"], row["tasks"], row["ran"], row["changed"], ratio))
     print("%-34s %10.2f" % ("ratio re-run / fresh", rerun["seconds"] / fresh["seconds"]))
     print("slowest tasks of the re-run (seconds):")
     for seconds, name in rerun["slowest"]:
