@@ -8,8 +8,10 @@
   ours-bulk   monitoring.stack.grafana_dashboards on the directory (one task)
 
 All against the same loopback Grafana stand-in (tests/support/grafana_standin.py; not Grafana),
-reset between the ways. Prints HTTP requests (the stand-in's counter), wall time of the
-ansible-playbook run, and the changed count, plus ratios against community.grafana.
+reset between the ways. Prints HTTP requests and TCP connections (counted by the stand-in),
+wall time of the ansible-playbook run, the task's own time (start to end of the task in the
+ansible.posix.json report, without the playbook start-up) and the changed count, with ratios
+against community.grafana (/base) and against our module in the same loop (/loop).
 
   benchmarks/dashboards.py [--count 200]
 """
@@ -17,7 +19,9 @@ ansible-playbook run, and the changed count, plus ratios against community.grafa
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import os
 import sys
 import tempfile
 import time
@@ -80,19 +84,52 @@ def changed_count(result):
     return counts.get("created", 0) + counts.get("updated", 0) + counts.get("deleted", 0)
 
 
+def _when(text):
+    return datetime.datetime.fromisoformat(text.rstrip("Z"))
+
+
+def task_seconds(run):
+    """Start to end of the task "t" in the json callback's report."""
+    for play in run.report.get("plays", []):
+        for task in play.get("tasks", []):
+            if task["task"]["name"] == "t":
+                duration = task["task"]["duration"]
+                return (_when(duration["end"]) - _when(duration["start"])).total_seconds()
+    return float("nan")
+
+
+def count_connections(server):
+    """Count the TCP connections the stand-in accepts (wraps its server's get_request)."""
+    server.connections = 0
+    accept = server.server.get_request
+
+    def counting():
+        connection = accept()
+        server.connections += 1
+        return connection
+
+    server.server.get_request = counting
+
+
 def measure(server, way, files, directory):
     server.reset()
     rows = []
     for label in ("first run", "re-run"):
-        before = server.requests
+        before, connections = server.requests, server.connections
         start = time.monotonic()
         run = run_playbook(plays(way, server.url, files, directory), timeout=3600)
         seconds = time.monotonic() - start
         if run.rc != 0:
             raise SystemExit("%s %s failed: %s" % (way, label, run))
-        rows.append({"way": way, "run": label, "requests": server.requests - before, "seconds": seconds,
-                     "changed": changed_count(run.result("t")), "stored": len(server.orgs[1].dashboards)})
+        rows.append({"way": way, "run": label, "requests": server.requests - before,
+                     "connections": server.connections - connections, "seconds": seconds,
+                     "task": task_seconds(run), "changed": changed_count(run.result("t")),
+                     "stored": len(server.orgs[1].dashboards)})
     return rows
+
+
+def ratio(value, ref):
+    return value / float(ref) if ref else float("nan")
 
 
 def main():
@@ -100,6 +137,8 @@ def main():
     parser.add_argument("--count", type=int, default=200)
     args = parser.parse_args()
     server = GrafanaStandIn().start()
+    count_connections(server)
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     try:
         with tempfile.TemporaryDirectory(prefix="ms-bench-dashboards-") as directory:
             files = generate(directory, args.count)
@@ -109,16 +148,21 @@ def main():
     finally:
         server.stop()
     base = dict((row["run"], row) for row in rows if row["way"] == "community")
-    print("%d dashboards, Grafana stand-in on loopback (requests counted by the stand-in)" % args.count)
-    header = "%-10s %-9s %9s %9s %8s %9s %9s %7s" % ("way", "run", "requests", "req/base", "seconds", "s/base",
-                                                     "changed", "stored")
+    loop = dict((row["run"], row) for row in rows if row["way"] == "ours-loop")
+    print("%d dashboards, Grafana stand-in on loopback (requests and connections counted by the stand-in); "
+          "started %s, load average %s" % (args.count, started, " ".join("%.1f" % v for v in os.getloadavg())))
+    header = "%-10s %-9s %8s %6s %8s %8s %8s %7s %7s %8s %7s %7s %7s %6s" % (
+        "way", "run", "requests", "conns", "req/base", "req/loop", "seconds", "s/base", "s/loop", "task s",
+        "t/base", "t/loop", "changed", "stored")
     print(header)
     print("-" * len(header))
     for row in rows:
-        ref = base[row["run"]]
-        print("%-10s %-9s %9d %9.2f %8.1f %9.2f %9d %7d" % (
-            row["way"], row["run"], row["requests"], row["requests"] / float(ref["requests"] or 1),
-            row["seconds"], row["seconds"] / (ref["seconds"] or 1), row["changed"], row["stored"]))
+        ref, own = base[row["run"]], loop[row["run"]]
+        print("%-10s %-9s %8d %6d %8.2f %8.2f %8.1f %7.3f %7.3f %8.2f %7.3f %7.3f %7d %6d" % (
+            row["way"], row["run"], row["requests"], row["connections"], ratio(row["requests"], ref["requests"]),
+            ratio(row["requests"], own["requests"]), row["seconds"], ratio(row["seconds"], ref["seconds"]),
+            ratio(row["seconds"], own["seconds"]), row["task"], ratio(row["task"], ref["task"]),
+            ratio(row["task"], own["task"]), row["changed"], row["stored"]))
 
 
 if __name__ == "__main__":

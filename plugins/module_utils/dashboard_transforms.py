@@ -33,6 +33,13 @@ PROMETHEUS_TYPES = ("prometheus", "grafana-amazonprometheus-datasource")
 MIXED = "-- Mixed --"
 # Grafana's pseudo datasources: not a server datasource, never queried with PromQL.
 BUILTIN_DATASOURCES = (MIXED, "-- Grafana --", "-- Dashboard --", "grafana")
+# Top-level key where grafana_dashboards records {"source": fingerprint of what produced the
+# dashboard, "content": content_hash of what it saved, "notes": [...]}. Its "__" prefix keeps it
+# out of every compare (normalize_for_compare); prepare_dashboard drops a copy found in a source.
+SYNC_MARKER = "__monitoringStackSync"
+# Part of that fingerprint: bump it whenever prepare_dashboard's output for the same input and
+# options changes, so that dashboards saved before are transformed and compared again.
+TRANSFORM_VERSION = "1"
 _PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 # A datasource reference that is a dashboard variable: $ds, ${ds}, ${ds:raw}, [[ds]].
 _VARIABLE_REF = re.compile(r"^(?:\$\{([A-Za-z0-9_]+)(?::[a-z]+)?\}|\$([A-Za-z0-9_]+)|\[\[([A-Za-z0-9_]+)\]\])$")
@@ -404,6 +411,7 @@ def prepare_dashboard(dashboard, *, datasource_uids=None, datasources=None, add_
     title = result.get("title")
     if isinstance(title, str):
         result["title"] = title.strip()
+    result.pop(SYNC_MARKER, None)
     wanted_uid = uid or result.get("uid")
     if not wanted_uid and not result.get("title"):
         raise DashboardError("%sthe dashboard has neither a uid nor a title" % prefix,
@@ -559,18 +567,39 @@ def normalize_for_compare(dashboard):
     """A copy without what the server sets or that differs between installations.
 
     Drops ``id``, ``version``, ``iteration``, ``schemaVersion`` (migrated by Grafana 12 on
-    read) and the export-only ``__*`` keys, and trims the title, so that a stored dashboard and
-    the desired one compare equal when nothing the user manages changed.
+    read) and the ``__*`` keys (export-only keys, SYNC_MARKER), and trims the title, so that a
+    stored dashboard and the desired one compare equal when nothing the user manages changed.
+    Only the top level is copied: the nested values are the input's own (read, do not modify).
     """
-    result = copy.deepcopy(dashboard or {})
+    result = dict(dashboard or {})
     if isinstance(result.get("dashboard"), dict) and isinstance(result.get("meta"), dict):
-        result = result["dashboard"]
+        result = dict(result["dashboard"])
     for key in list(result):
         if key in SERVER_KEYS or key.startswith("__"):
             result.pop(key)
     if isinstance(result.get("title"), str):
         result["title"] = result["title"].strip()
     return result
+
+
+def content_hash(dashboard):
+    """sha256 of the canonical JSON (sorted keys) of ``normalize_for_compare(dashboard)``: equal
+    hashes mean the dashboards compare equal."""
+    text = json.dumps(normalize_for_compare(dashboard), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def dashboard_uid(dashboard, uid=None):
+    """The uid prepare_dashboard gives ``dashboard`` (given, its own, or derived from the title),
+    or None when it has none it could use (prepare_dashboard then says why)."""
+    if not isinstance(dashboard, dict):
+        return None
+    title = dashboard.get("title")
+    wanted = uid or dashboard.get("uid") or ""
+    if not isinstance(title, str) or not title.strip() or not isinstance(wanted, str):
+        return None
+    wanted = (wanted or stable_uid(title.strip())).strip()
+    return wanted if UID_PATTERN.match(wanted) else None
 
 
 def to_json(value):

@@ -22,18 +22,33 @@ Retries, all bounded in count (``retries``) and in total wait per call (``max_wa
   refused as a conflict. The object is looked up first (folder by uid or by title under its
   parent, dashboard by uid and content, datasource by uid or name, updates by the version they
   produce); when the change is there, the call counts as done.
+
+Transport: one keep-alive HTTP(S) connection per client (``http.client``), so a run of N
+requests pays for one TCP (and TLS) setup and one TLS context (loading the CA bundle took
+~50 ms per request with ``open_url``, most of a request's time on loopback). The TLS context
+is Ansible's ``make_context`` with the same ``validate_certs``/``ca_path`` as before, built
+once. A reused connection that the server closed while idle is noticed before sending
+(readable at EOF) and replaced; one that fails while sending a repeatable request is replaced
+and the request sent once more. When a proxy applies to the url (``use_proxy`` and the
+``*_proxy``/``no_proxy`` environment), or a GET is redirected, the request goes through
+``open_url``'s ``Request`` as before (with the cached TLS context). ``connections`` counts the connections
+opened (tests read it).
 """
 
 from __future__ import annotations
 
 import base64
 import email.utils
+import gzip
+import http.client
 import json
+import select
 import time
 
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-from ansible.module_utils.six.moves.urllib.parse import quote, urlencode
-from ansible.module_utils.urls import open_url
+from ansible.module_utils.six.moves.urllib.parse import quote, urlencode, urlsplit
+from ansible.module_utils.six.moves.urllib.request import getproxies, proxy_bypass
+from ansible.module_utils.urls import Request, make_context
 
 from ansible_collections.monitoring.stack.plugins.module_utils.common import MonitoringError, failure_message
 from ansible_collections.monitoring.stack.plugins.module_utils.dashboard_transforms import normalize_for_compare
@@ -41,6 +56,11 @@ from ansible_collections.monitoring.stack.plugins.module_utils.dashboard_transfo
 RETRY_STATUSES = (500, 502, 503, 504)
 THROTTLED = 429
 IDEMPOTENT_METHODS = ("GET", "HEAD", "PUT", "DELETE")
+REDIRECTS = (301, 302, 303, 307, 308)
+USER_AGENT = "ansible-httpget"  # what open_url sends
+# A reused connection that fails like this while sending was closed by the server in between.
+DROPPED = (http.client.RemoteDisconnected, http.client.BadStatusLine, BrokenPipeError, ConnectionResetError,
+           ConnectionAbortedError)
 
 HINTS = {
     401: "check the token or user/password (Amazon Managed Grafana tokens expire after at most 30 days; "
@@ -117,6 +137,10 @@ class GrafanaClient(object):
         self.sleep = sleep
         self.use_proxy = use_proxy
         self.requests = 0
+        self.connections = 0  # connections opened by the keep-alive transport
+        self._conn = None
+        self._context = None
+        self._direct = None   # no proxy applies to the url (decided once)
 
     @classmethod
     def from_params(cls, params):
@@ -156,21 +180,20 @@ class GrafanaClient(object):
             attempt += 1
             self.requests += 1
             try:
-                response = open_url(url, data=data, headers=self._headers(), method=method,
-                                    validate_certs=self.validate_certs, ca_path=self.ca_path,
-                                    timeout=self.timeout, follow_redirects="safe", use_proxy=self.use_proxy, use_netrc=False)
-                return _decode(response.read())
-            except HTTPError as exc:
-                if exc.code == 404 and method == "DELETE" and attempt > 1:
+                status, headers, raw, reason = self._send(method, url, data, idempotent)
+                if 200 <= status < 300:
+                    return _decode(raw)
+                if status == 404 and method == "DELETE" and attempt > 1:
                     return None  # an earlier attempt deleted it before its answer was lost
-                decoded = _decode(_read(exc))
-                error = GrafanaAPIError(exc.code, _message(decoded, exc), method, path, decoded)
-                retry_after = _retry_after(exc.headers) if exc.code in (THROTTLED, 503) else None
-                retryable = exc.code == THROTTLED or (exc.code in RETRY_STATUSES and idempotent)
+                decoded = _decode(raw)
+                error = GrafanaAPIError(status, _message(decoded, status, reason), method, path, decoded)
+                retry_after = _retry_after(headers) if status in (THROTTLED, 503) else None
+                retryable = status == THROTTLED or (status in RETRY_STATUSES and idempotent)
             except URLError as exc:
                 error = GrafanaAPIError(None, str(getattr(exc, "reason", exc)), method, self.url + path)
                 retry_after, retryable = None, idempotent
-            except (OSError, ValueError) as exc:  # socket timeouts and resets; ValueError: bad TLS files
+            except (OSError, ValueError, http.client.HTTPException) as exc:
+                # socket timeouts and resets, garbled answers; ValueError: bad TLS files or certificates
                 transient = not isinstance(exc, ValueError)
                 error = GrafanaAPIError(None, str(exc), method, self.url + path, transient=transient)
                 retry_after, retryable = None, idempotent and transient
@@ -183,6 +206,93 @@ class GrafanaClient(object):
                 error = GrafanaAPIError(error.status, error.message, method, path, error.body, detail=_throttle_detail(
                     attempt, waited, retry_after, self.retries, self.max_wait))
             raise error
+
+    # transport ----------------------------------------------------------------------------------
+    def _tls_context(self):
+        if self._context is None:
+            self._context = make_context(cafile=self.ca_path, validate_certs=self.validate_certs)
+        return self._context
+
+    def _is_direct(self, split):
+        """No proxy applies to the url: the keep-alive connection can be used."""
+        if self._direct is None:
+            proxies = getproxies() if self.use_proxy else {}
+            self._direct = not proxies.get(split.scheme) or bool(proxy_bypass(split.hostname or ""))
+        return self._direct
+
+    def _send(self, method, url, data, repeatable):
+        """(status, headers, body bytes, reason) of one request, for every status. Connection
+        problems raise OSError (or URLError/ValueError from the open_url path)."""
+        split = urlsplit(url)
+        if split.scheme not in ("http", "https") or not self._is_direct(split):
+            return self._send_open_url(method, url, data)
+        target = split.path or "/"
+        if split.query:
+            target += "?" + split.query
+        headers = dict(self._headers(), **{"User-Agent": USER_AGENT})
+        fresh = self._connect(split)
+        try:
+            self._conn.request(method, target, body=data, headers=headers)
+            response = self._conn.getresponse()
+        except DROPPED:
+            self.close()
+            if fresh or not repeatable:
+                raise
+            self._connect(split)  # the server closed the reused connection: once more on a new one
+            try:
+                self._conn.request(method, target, body=data, headers=headers)
+                response = self._conn.getresponse()
+            except Exception:
+                self.close()
+                raise
+        except Exception:
+            self.close()
+            raise
+        try:
+            raw = response.read()
+        except Exception:
+            self.close()
+            raise
+        if response.will_close:
+            self.close()
+        if (response.headers.get("Content-Encoding") or "").lower() == "gzip":
+            raw = gzip.decompress(raw)
+        if response.status in REDIRECTS and method in ("GET", "HEAD"):
+            return self._send_open_url(method, url, data)  # open_url follows "safe" redirects
+        return response.status, response.headers, raw, response.reason
+
+    def _connect(self, split):
+        """Make sure a usable connection is open; True when a new one was opened."""
+        if self._conn is not None and self._conn.sock is not None and not _dropped(self._conn.sock):
+            return False
+        self.close()
+        port = split.port
+        if split.scheme == "https":
+            conn = http.client.HTTPSConnection(split.hostname, port, timeout=self.timeout, context=self._tls_context())
+        else:
+            conn = http.client.HTTPConnection(split.hostname, port, timeout=self.timeout)
+        conn.connect()
+        self.connections += 1
+        self._conn = conn
+        return True
+
+    def _send_open_url(self, method, url, data):
+        try:
+            response = Request().open(method, url, data=data, headers=self._headers(), context=self._tls_context(),
+                                      timeout=self.timeout, follow_redirects="safe", use_proxy=self.use_proxy,
+                                      use_netrc=False, http_agent=USER_AGENT)
+            return response.getcode(), response.headers, response.read(), getattr(response, "reason", "")
+        except HTTPError as exc:
+            return exc.code, exc.headers, _read(exc), getattr(exc, "reason", "")
+
+    def close(self):
+        """Close the keep-alive connection (a later request opens a new one)."""
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:  # pylint: disable=broad-except
+                pass
+            self._conn = None
 
     def _send_once(self, method, path, body, look_up):
         """A write that is not sent twice blindly: after a 5xx or a connection error,
@@ -360,6 +470,15 @@ class GrafanaClient(object):
         return self.request("DELETE", "/api/datasources/uid/%s" % quote(uid, safe=""))
 
 
+def _dropped(sock):
+    """An idle keep-alive socket that is readable was closed by the server (or holds junk)."""
+    try:
+        readable, _w, _x = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
 def _read(exc):
     try:
         return exc.read()
@@ -406,12 +525,12 @@ def _decode(raw):
         return raw
 
 
-def _message(decoded, exc):
+def _message(decoded, status, reason=""):
     if isinstance(decoded, dict):
         message = decoded.get("message") or decoded.get("title") or ""
         if decoded.get("status") and decoded.get("status") not in message:
             message = "%s (%s)" % (message, decoded["status"])
-        return message or getattr(exc, "reason", "") or "HTTP %s" % exc.code
+        return message or reason or "HTTP %s" % status
     if isinstance(decoded, str) and decoded.strip():
         return decoded.strip()[:300]
-    return str(getattr(exc, "reason", "") or "HTTP %s" % exc.code)
+    return str(reason or "HTTP %s" % status)

@@ -28,6 +28,12 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     HAS_PROMQL_PARSER = False
     PROMQL_PARSER_IMPORT_ERROR = exc
 
+try:
+    from importlib.metadata import version as _dist_version
+    PROMQL_PARSER_VERSION = _dist_version("promql-parser") if HAS_PROMQL_PARSER else None
+except Exception:  # pylint: disable=broad-except  # no metadata (zipped, vendored): unknown
+    PROMQL_PARSER_VERSION = None
+
 
 class PromQLError(ValueError):
     """The query is not valid PromQL, or the matcher could not be added safely."""
@@ -385,8 +391,17 @@ def _is_variable_selector(node):
                 and not (node.matchers.matchers or node.matchers.or_matchers))
 
 
+# inject_label answers by (expr, label, value, op): dashboards of one run share many queries, and
+# each is then tokenized and parsed once per process. Bounded: emptied when it reaches the limit.
+_INJECT_CACHE = {}
+INJECT_CACHE_LIMIT = 20000
+
+
 def inject_label(expr, label, value, op="=~"):
     """Add ``label <op> "value"`` to every vector selector of ``expr``: (new text, notes).
+
+    Answers are cached per process (the same query in many dashboards is parsed once); the
+    notes list returned is the caller's own copy. Errors are not cached.
 
     Selectors that already have a matcher on ``label`` are left as written; nothing else in the
     text changes (spacing, comments, Grafana variables stay). What cannot be filtered is left
@@ -394,6 +409,18 @@ def inject_label(expr, label, value, op="=~"):
     or a query that is only a variable. Raises PromQLError when ``expr`` is not valid PromQL or
     the result would not carry the matcher everywhere.
     """
+    key = (expr, label, value, op)
+    cached = _INJECT_CACHE.get(key)
+    if cached is None:
+        cached = _inject_label(expr, label, value, op)
+        if len(_INJECT_CACHE) >= INJECT_CACHE_LIMIT:
+            _INJECT_CACHE.clear()
+        _INJECT_CACHE[key] = cached
+    return cached[0], list(cached[1])
+
+
+def _inject_label(expr, label, value, op):
+    """inject_label without the cache: (new text, tuple of notes)."""
     if op not in MATCH_OPS:
         raise PromQLError("unknown matcher operator %r (use one of %s)" % (op, ", ".join(MATCH_OPS)))
     if not is_label_name(label):
@@ -404,7 +431,7 @@ def inject_label(expr, label, value, op="=~"):
     notes = []
     if len(tokens) == 1 and tokens[0].kind == "var":
         notes.append("the whole query is the Grafana variable %s: left without %s" % (tokens[0].text, matcher))
-        return expr, notes
+        return expr, tuple(notes)
     selectors = _find_selectors(tokens)
     expected = []
     for node in _ast_selectors(ast):
@@ -425,7 +452,7 @@ def inject_label(expr, label, value, op="=~"):
             if label not in labels:
                 inserts.append((offset, prefix + matcher + suffix))
     if not inserts:
-        return expr, notes
+        return expr, tuple(notes)
     result = expr
     for offset, text in sorted(inserts, key=lambda item: item[0], reverse=True):
         result = result[:offset] + text + result[offset:]
@@ -436,7 +463,7 @@ def inject_label(expr, label, value, op="=~"):
     missing = [s for s in _ast_selectors(new_ast) if not _is_variable_selector(s) and not _has_label(s, label)]
     if missing:  # pragma: no cover - same
         raise PromQLError("could not add %s to every selector of %r" % (matcher, expr))
-    return result, notes
+    return result, tuple(notes)
 
 
 def add_label_matcher(expr, label, value, op="=~"):

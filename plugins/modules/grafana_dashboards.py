@@ -17,8 +17,17 @@ description:
     C(GET /api/search) when there are folders (O(folder), subdirectories) or O(prune), plus one C(GET /api/datasources)
     when a dashboard needs the server''s datasources (an C(__inputs) entry not in O(datasource_uids), or, with
     O(add_environment), a datasource given by name, variable or uid without type). So N+1, or N+2 with that lookup.'
-  - All files are read and transformed before anything is written, so invalid JSON or an unresolvable datasource
-    in one file fails the task with nothing written.
+  - All requests of a run go over one keep-alive HTTP(S) connection (unless a proxy applies to O(url)).
+  - Every saved dashboard carries a top-level key C(__monitoringStackSync) with a fingerprint of what it was made
+    from (the file's bytes, the options that change the transforms, the server's datasources when they were listed)
+    and a hash of the content saved. When the stored dashboard has the same fingerprint and its content still has
+    that hash, it is reported V(unchanged) without transforming the file. An edit made in Grafana keeps the key but
+    changes the content, so it is found and replaced as before; any other case (no key, other fingerprint, other
+    folder) is transformed and compared in full. The key is left out of every compare and diff. Dashboards saved
+    without it (by earlier versions or other tools) are not rewritten just to add it; they get it with their next
+    change.
+  - All files are read, and those not provably unchanged transformed, before anything is written, so invalid JSON
+    or an unresolvable datasource in one file fails the task with nothing written.
   - Every dashboard saved by this module carries the tag O(managed_tag). With O(prune=true), dashboards of the
     managed folders (the folders of the directory tree, and O(folder)) that have no file any more are deleted if
     they carry that tag, so dashboards made by hand in those folders stay (unless O(prune_unmanaged=true)). The root
@@ -148,6 +157,8 @@ counts:
   sample: {"created": 0, "updated": 1, "unchanged": 199, "deleted": 0}
 """
 
+import hashlib
+import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
@@ -155,7 +166,11 @@ from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.monitoring.stack.plugins.module_utils.common import MonitoringError, failure_message
 from ansible_collections.monitoring.stack.plugins.module_utils.dashboard_transforms import (
+    SYNC_MARKER,
+    TRANSFORM_VERSION,
     DashboardError,
+    content_hash,
+    dashboard_uid,
     load_json,
     prepare_dashboard,
 )
@@ -171,6 +186,7 @@ from ansible_collections.monitoring.stack.plugins.module_utils.grafana_sync impo
     needs_datasources,
     split_folder_path,
 )
+from ansible_collections.monitoring.stack.plugins.module_utils.promql import PROMQL_PARSER_VERSION
 
 
 def collect(root, recursive):
@@ -210,6 +226,50 @@ def with_managed_tag(dashboard, tag):
     return dashboard
 
 
+# Module options that change what prepare_dashboard (plus the managed tag) makes of a file.
+FINGERPRINT_OPTIONS = ("datasource_uids", "resolve_inputs", "add_environment", "environment_label", "drop_tags",
+                       "managed_tag")
+
+
+def fingerprint(raw, params, datasources):
+    """sha256 of everything the saved dashboard is made from: the file's bytes, the options that
+    change the transform, the server's datasources when this run listed them, the transform's
+    version (and the PromQL parser's, with add_environment)."""
+    extra = {"transform": TRANSFORM_VERSION, "options": dict((key, params[key]) for key in FINGERPRINT_OPTIONS)}
+    if datasources is not None:
+        extra["datasources"] = sorted(
+            [[ds.get("uid"), ds.get("name"), ds.get("type"), bool(ds.get("isDefault"))]
+             for ds in datasources if isinstance(ds, dict)], key=lambda item: [str(part) for part in item])
+    if params["add_environment"]:
+        extra["promql_parser"] = PROMQL_PARSER_VERSION
+    digest = hashlib.sha256(raw)
+    digest.update(b"\0" + json.dumps(extra, sort_keys=True, default=str).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def unchanged_by_marker(stored, source_fingerprint, folder_uid):
+    """The notes recorded with the stored dashboard when it is provably what this run would
+    save, else None (then the file is transformed and compared as usual).
+
+    Provably: its SYNC_MARKER names the same source fingerprint (same file, options, datasources,
+    transform), the content hash recorded at the save equals the hash of the stored content now
+    (an edit in Grafana keeps the marker but not the content, so it is caught), and it is in
+    ``folder_uid`` (None: the folder does not exist yet).
+    """
+    dashboard = stored.get("dashboard") if isinstance(stored, dict) else None
+    marker = dashboard.get(SYNC_MARKER) if isinstance(dashboard, dict) else None
+    if not isinstance(marker, dict) or marker.get("source") != source_fingerprint or folder_uid is None:
+        return None
+    if ((stored.get("meta") or {}).get("folderUid") or "") != folder_uid:
+        return None
+    notes = marker.get("notes")
+    if not isinstance(notes, list) or not all(isinstance(note, str) for note in notes):
+        return None
+    if marker.get("content") != content_hash(dashboard):
+        return None
+    return list(notes)
+
+
 def run(module):
     params = module.params
     check_options(params)
@@ -221,16 +281,37 @@ def run(module):
     for path, parts in files:
         try:
             with open(path, "rb") as handle:
-                loaded.append((path, parts, load_json(to_text(handle.read()), path)))
+                raw = handle.read()
         except (IOError, OSError) as exc:
             raise DashboardError("cannot read %s: %s" % (path, exc))
+        loaded.append((path, parts, load_json(to_text(raw), path), raw))
     datasources = None
     if any(needs_datasources(src, params["datasource_uids"], params["resolve_inputs"], params["add_environment"])
-           for _p, _f, src in loaded):
+           for _p, _f, src, _r in loaded):
         datasources = api_call("list datasources", client.list_datasources)
-    prepared = []
+
+    if params["prune"]:
+        sync.listing(dashboards=True)  # one search: the folder tree and the prune candidates
+    # Reads first (one GET per dashboard), then the transforms of the files whose stored dashboard
+    # is not provably unchanged: a failing transform stops the task before anything is written.
+    entries = []
     seen = {}
-    for path, parts, source in loaded:
+    for path, parts, source, raw in loaded:
+        folder_path = "/".join(base + parts)
+        source_fingerprint = fingerprint(raw, params, datasources)
+        uid = dashboard_uid(source)
+        stored = None
+        notes = None
+        if uid is not None and uid not in seen:
+            stored = api_call("read dashboard %s" % uid, client.get_dashboard, uid) or False
+            if stored:
+                folder_uid = sync.find_folder_path(split_folder_path(folder_path)) if folder_path else ""
+                notes = unchanged_by_marker(stored, source_fingerprint, folder_uid)
+        if notes is not None:
+            seen[uid] = path
+            entries.append({"path": path, "folder_path": folder_path, "uid": uid, "stored": stored, "notes": notes,
+                            "desired": None})
+            continue
         notes = []
         try:
             desired = prepare_dashboard(source, datasource_uids=params["datasource_uids"], datasources=datasources,
@@ -242,10 +323,11 @@ def run(module):
         if desired["uid"] in seen:
             raise DashboardError("%s and %s both have the uid %s" % (seen[desired["uid"]], path, desired["uid"]))
         seen[desired["uid"]] = path
-        prepared.append((path, "/".join(base + parts), with_managed_tag(desired, params["managed_tag"]), notes))
+        desired = with_managed_tag(desired, params["managed_tag"])
+        desired[SYNC_MARKER] = {"source": source_fingerprint, "content": content_hash(desired), "notes": list(notes)}
+        entries.append({"path": path, "folder_path": folder_path, "uid": desired["uid"], "notes": notes,
+                        "stored": stored if desired["uid"] == uid else None, "desired": desired})
 
-    if params["prune"]:
-        sync.listing(dashboards=True)  # one search: the folder tree and the prune candidates
     changed = False
     folder_uids = {}
     results, diffs = [], []
@@ -257,17 +339,23 @@ def run(module):
                 changed = changed or folder_changed
             else:
                 folder_uids[folder_path] = ""
-        for path, folder_path, desired, notes in prepared:
-            folder_uid = folder_uids[folder_path]
+        for entry in entries:
+            folder_uid = folder_uids[entry["folder_path"]]
+            desired = entry["desired"]
+            if desired is None:  # the stored dashboard is provably what this run would save
+                results.append({"path": entry["path"], "uid": entry["uid"],
+                                "title": entry["stored"]["dashboard"].get("title"), "folder_uid": folder_uid,
+                                "operation": "unchanged", "notes": entry["notes"]})
+                continue
             outcome = sync.ensure_dashboard(desired, folder_uid=folder_uid, overwrite=params["overwrite"],
-                                            message=params["commit_message"])
+                                            message=params["commit_message"], stored=entry["stored"])
             changed = changed or outcome["changed"]
             if outcome["changed"]:
                 written.append(desired["uid"])
-            results.append({"path": path, "uid": desired["uid"], "title": desired.get("title"),
-                            "folder_uid": folder_uid, "operation": outcome["operation"], "notes": notes})
+            results.append({"path": entry["path"], "uid": desired["uid"], "title": desired.get("title"),
+                            "folder_uid": folder_uid, "operation": outcome["operation"], "notes": entry["notes"]})
             if outcome["changed"]:
-                diffs.append(diff_of(outcome, "dashboard %s (%s)" % (desired["uid"], path)))
+                diffs.append(diff_of(outcome, "dashboard %s (%s)" % (desired["uid"], entry["path"])))
         if params["prune"]:
             managed = set(uid for uid in folder_uids.values() if uid and uid not in sync.planned)
             for hit in sync.listing(dashboards=True):

@@ -110,6 +110,9 @@ class GrafanaStandIn:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes; with Nagle on, a keep-alive client then waits
+            # for its delayed ACK (~40 ms per answer on Linux). Grafana (Go net/http) sets TCP_NODELAY.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):  # quiet
                 return

@@ -377,3 +377,136 @@ def test_delete_that_failed_after_deleting_counts_as_done(standin):
     with pytest.raises(GrafanaAPIError) as err:  # a first-attempt 404 is still an error
         client.delete_dashboard("d")
     assert err.value.status == 404
+
+
+# one keep-alive connection (issue 13) -----------------------------------------------------------
+def counting_accepts(server):
+    """Count the TCP connections a ThreadingHTTPServer accepts."""
+    server.accepted = 0
+    accept = server.server.get_request if hasattr(server, "server") else server.get_request
+
+    def counting():
+        connection = accept()
+        server.accepted += 1
+        return connection
+
+    (server.server if hasattr(server, "server") else server).get_request = counting
+    return server
+
+
+def test_requests_of_one_client_share_one_connection(standin):
+    counting_accepts(standin)
+    client = GrafanaClient(standin.url, token=ADMIN_TOKEN)
+    client.create_folder("Keep", uid="keep")
+    for index in range(5):
+        client.save_dashboard({"uid": "k%d" % index, "title": "K %d" % index}, folder_uid="keep")
+        assert client.get_dashboard("k%d" % index)["meta"]["folderUid"] == "keep"
+    assert client.requests == 11 and standin.accepted == 1 and client.connections == 1
+
+
+class ClosingServer:
+    """HTTP/1.1 answers without "Connection: close", then the server closes the socket anyway
+    (a keep-alive connection dropped by Grafana or a load balancer while idle)."""
+
+    def __init__(self):
+        owner = self
+        self.accepted = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                return
+
+            def do_GET(self):
+                data = json.dumps({"path": self.path}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                self.close_connection = True
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        counting_accepts(self)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_dropped_keep_alive_connection_is_replaced_without_a_retry():
+    server = ClosingServer()
+    try:
+        sleeps = []
+        client = GrafanaClient(server.url, token="t", retries=0, sleep=sleeps.append)
+        answers = [client.request("GET", "/api/x%d" % index) for index in range(3)]
+        assert answers == [{"path": "/api/x%d" % index} for index in range(3)]
+        assert sleeps == [] and client.requests == 3 and server.accepted == 3 and client.connections == 3
+    finally:
+        server.stop()
+
+
+def test_dropped_connection_found_only_while_sending_is_replaced_once_for_a_get(standin):
+    client = GrafanaClient(standin.url, token=ADMIN_TOKEN, retries=0)
+    assert client.request("GET", "/api/search") == []
+    client._conn.sock.close()  # pylint: disable=protected-access  # dies under the client: send fails
+    assert client.request("GET", "/api/search") == [] and client.connections == 2
+
+
+def test_a_proxy_from_the_environment_is_still_used(standin, monkeypatch):
+    from tests.support.counting_proxy import CountingProxy
+
+    proxy = CountingProxy(standin.url).start()
+    try:
+        monkeypatch.setenv("http_proxy", proxy.endpoint)
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        client = GrafanaClient(standin.url, token=ADMIN_TOKEN)
+        client.create_folder("Proxied", uid="proxied")
+        assert client.get_folder("proxied")["title"] == "Proxied"
+        assert sum(proxy.counts.values()) == 2 and client.connections == 0
+        direct = GrafanaClient(standin.url, token=ADMIN_TOKEN, use_proxy=False)
+        assert direct.get_folder("proxied")["title"] == "Proxied" and sum(proxy.counts.values()) == 2
+    finally:
+        proxy.stop()
+
+
+def test_get_redirect_is_followed_and_post_redirect_is_an_error(scripted):
+    moved = (302, {}, {"Location": "/api/other"})
+    server = scripted([moved, moved, (200, {"moved": True}), (302, {}, {"Location": "/x"})])
+    client = GrafanaClient(server.url, token="t", retries=0)
+    assert client.request("GET", "/api/health") == {"moved": True}  # handed to open_url, which follows
+    assert [h.get("Authorization") for h in server.headers[:3]] == ["Bearer t"] * 3
+    with pytest.raises(GrafanaAPIError) as err:
+        client.request("POST", "/api/dashboards/db", {"dashboard": {}})
+    assert err.value.status == 302
+
+
+def test_https_keep_alive_with_ca_path_validate_certs_false_and_refusal(standin, tmp_path):
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("needs openssl to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert), str(key))
+    standin.server.socket = context.wrap_socket(standin.server.socket, server_side=True)
+    url = standin.url.replace("http://", "https://")
+    trusted = GrafanaClient(url, token=ADMIN_TOKEN, ca_path=str(cert))
+    trusted.create_folder("Tls", uid="tls")
+    assert trusted.get_folder("tls")["title"] == "Tls" and trusted.connections == 1
+    assert GrafanaClient(url, token=ADMIN_TOKEN, validate_certs=False).get_folder("tls")["title"] == "Tls"
+    sleeps = []
+    with pytest.raises(GrafanaAPIError) as err:
+        GrafanaClient(url, token=ADMIN_TOKEN, sleep=sleeps.append).get_folder("tls")
+    assert err.value.status is None and "CERTIFICATE_VERIFY_FAILED" in str(err.value)
+    assert sleeps == []  # a certificate that does not verify is not retried

@@ -263,3 +263,21 @@ def test_a_variable_next_to_a_filtered_selector_is_noted_and_the_rest_injected()
     result, notes = inject_label("sum(rate(x[5m])) / sum(rate($metric[5m]))", "environment", "$environment")
     assert result == "sum(rate(x{%s}[5m])) / sum(rate($metric[5m]))" % M
     assert len(notes) == 1 and "$metric" in notes[0]
+
+
+def test_the_same_query_is_parsed_once_and_notes_are_the_callers_own(monkeypatch):
+    from ansible_collections.monitoring.stack.plugins.module_utils import promql
+
+    calls = []
+    real = promql.promql_parser.parse
+    monkeypatch.setattr(promql.promql_parser, "parse", lambda text: calls.append(text) or real(text))
+    monkeypatch.setattr(promql, "_INJECT_CACHE", {})
+    expr = 'sum(rate($metric[5m])) / sum(rate(http_requests_total{job="api"}[5m]))'
+    first, notes = promql.inject_label(expr, "env", "$env")
+    parsed = len(calls)
+    assert parsed >= 1 and first.count('env=~"$env"') == 1 and len(notes) == 1
+    notes.append("changed by the caller")
+    again, notes_again = promql.inject_label(expr, "env", "$env")
+    assert (again, len(notes_again)) == (first, 1) and len(calls) == parsed  # answered from the cache
+    promql.inject_label(expr, "env", "$other")
+    assert len(calls) > parsed  # another matcher is another answer
