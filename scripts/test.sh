@@ -61,7 +61,9 @@ fi
 if want pytest; then
   start=$SECONDS
   echo "==> pytest (tests/unit, tests/integration)"
-  pytest -p no:cacheprovider tests/unit tests/integration -ra --junitxml="$LOGDIR/pytest.xml" \
+  # Two workers (PYTEST_WORKERS), a test file per worker at a time: a file's tests share its fixtures
+  # and its 127.0.0.x addresses, different files use different ones.
+  pytest -p no:cacheprovider -n "${PYTEST_WORKERS:-2}" --dist loadfile tests/unit tests/integration -ra --junitxml="$LOGDIR/pytest.xml" \
     >"$LOGDIR/pytest.log" 2>&1
   rc=$?
   # The skip reasons are part of the summary: a skipped check must say why.
@@ -75,7 +77,12 @@ if want pytest; then
   fi
 fi
 
-run_scenario() {  # run_scenario NAME[@LINE]
+run_scenario() {  # run_scenario NAME[@LINE]; in a lane, its result also goes to $RESULTS_FILE
+  _run_scenario "$1"
+  if [ -n "${RESULTS_FILE:-}" ]; then printf '%s\n' "${results[-1]}" >>"$RESULTS_FILE"; fi
+}
+
+_run_scenario() {
   local spec="$1" name="${1%@*}" line="" log
   [ "$spec" = "$name" ] || line="${spec#*@}"
   if [ ! -f "extensions/molecule/$name/molecule.yml" ]; then
@@ -100,6 +107,61 @@ run_scenario() {  # run_scenario NAME[@LINE]
   fi
 }
 
+# Seconds a scenario took in the last full run (2026-12-02): only to balance the lanes.
+scenario_weight() {
+  case "$1" in
+    ha_failover) echo 425 ;; prometheus_lines@*) echo 290 ;; prometheus_default*) echo 269 ;;
+    blackbox_exporter_default*) echo 219 ;; prometheus_alternative*) echo 212 ;; grafana_loki_default*) echo 194 ;;
+    prometheus_upgrade*) echo 300 ;; *) echo 90 ;;
+  esac
+}
+
+# Scenarios in MOLECULE_LANES parallel lanes (default 2): each lane runs its share one after the
+# other. They can share the machine: each scenario has its own hosts and 127.0.0.x addresses, the
+# image build and a line's staging take a lock, and the lines of one scenario share a lane (they
+# reuse its host names). Longest first, each to the lane with the least work so far.
+run_lanes() {
+  local lanes="${MOLECULE_LANES:-2}" spec i best name
+  [ "$lanes" -ge 1 ] 2>/dev/null || lanes=1
+  local -a load=() plan=()
+  declare -A lane_by_name=()
+  for ((i = 0; i < lanes; i++)); do load[i]=0; plan[i]=""; done
+  while read -r _weight spec; do
+    name="${spec%@*}"
+    if [ -n "${lane_by_name[$name]:-}" ]; then
+      best="${lane_by_name[$name]}"
+    else
+      best=0
+      for ((i = 1; i < lanes; i++)); do [ "${load[i]}" -lt "${load[best]}" ] && best=$i; done
+      lane_by_name[$name]=$best
+    fi
+    load[best]=$((load[best] + $(scenario_weight "$spec")))
+    plan[best]="${plan[best]} $spec"
+  done < <(for spec in "$@"; do echo "$(scenario_weight "$spec") $spec"; done | sort -rn -s -k1,1)
+  local dir
+  dir=$(mktemp -d)
+  for ((i = 0; i < lanes; i++)); do
+    [ -n "${plan[i]}" ] || continue
+    echo "==> molecule lane $((i + 1)):${plan[i]}"
+    (
+      # shellcheck disable=SC2030  # the lane's own results; they come back through $RESULTS_FILE
+      results=()
+      export RESULTS_FILE="$dir/lane$i"
+      for spec in ${plan[i]}; do
+        run_scenario "$spec"
+      done 2>&1 | sed -u "s/^/[lane $((i + 1))] /"
+    ) &
+  done
+  wait
+  local line
+  for ((i = 0; i < lanes; i++)); do
+    [ -f "$dir/lane$i" ] || continue
+    # shellcheck disable=SC2031  # this is the parent's array, which the lanes never changed
+    while IFS= read -r line; do results+=("$line"); done <"$dir/lane$i"
+  done
+  rm -rf "$dir"
+}
+
 if want molecule; then
   if [ ${#scenarios[@]} -eq 0 ] && [ "$matrix" = yes ]; then
     scenarios=(prometheus_lines@bookworm prometheus_lines@trixie prometheus_lines@sid prometheus_upgrade
@@ -120,9 +182,7 @@ if want molecule; then
     export DOCKER_HOST="${out##*$'\n'}"
     # Stop the private dockerd when the tests end, unless someone else had started it.
     [ "$was_running" = yes ] || trap 'tests/hosts/testhosts.sh stop 2>/dev/null' EXIT
-    for s in "${scenarios[@]}"; do
-      run_scenario "$s"
-    done
+    run_lanes "${scenarios[@]}"
   else
     record FAIL "molecule test hosts" 0 "tests/hosts/testhosts.sh up failed: $(tail -n 3 "$LOGDIR/testhosts.log" | tr '\n' ' ')"
   fi

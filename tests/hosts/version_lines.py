@@ -21,6 +21,8 @@ rebuilt only when a binary is missing.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import glob
 import json
 import os
@@ -94,6 +96,25 @@ def stage(line):
     """Make sure every binary of the line is present; return {binary: version}."""
     if line not in LINES:
         raise SystemExit("version_lines: unknown line %r (one of %s)" % (line, ", ".join(LINES)))
+    with _line_lock(line):
+        return _stage_locked(line)
+
+
+@contextlib.contextmanager
+def _line_lock(line):
+    """One stage of a line at a time: Molecule lanes and pytest workers stage the same line at once."""
+    path = os.path.join(cache_root(), line)
+    os.makedirs(path, exist_ok=True)
+    with open(os.path.join(path, ".stage.lock"), "w") as handle:
+        # Blocking is bounded: the holder's apt-get and dpkg-deb calls each have a timeout.
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _stage_locked(line):
     target = bindir(line)
     if line != "bookworm" and not all(os.path.exists(os.path.join(target, b)) for b in BINARIES + STAGED_ONLY):
         state = os.path.join(cache_root(), line, "apt")
