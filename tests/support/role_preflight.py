@@ -102,6 +102,24 @@ class PreflightCases:
         return result
 
 
+class CasesByRole:
+    """``cases_by_role`` ({role: [extravars, ...]}) run as one ansible-playbook run per role, made on
+    first use and kept for the module: ``runs(role).fails_before_any_change(index, expected)``.
+    For a module-scoped fixture: one run of N cases instead of N runs."""
+
+    def __init__(self, cases_by_role, tmp_dir, playbook=None):
+        if playbook is None:
+            from tests.support.playbook import run_playbook as playbook  # pylint: disable=import-outside-toplevel
+        self._preflight = RolePreflight(playbook, tmp_dir)
+        self._cases = cases_by_role
+        self._runs = {}
+
+    def __call__(self, role):
+        if role not in self._runs:
+            self._runs[role] = self._preflight.run_cases(role, self._cases[role])
+        return self._runs[role]
+
+
 def case_id(role, expected):
     """Test id of a case: the role and the variable the message names."""
     return "%s-%s" % (role, expected.split(":", maxsplit=1)[0])

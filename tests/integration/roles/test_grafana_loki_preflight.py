@@ -1,15 +1,16 @@
 """Bad grafana and loki input fails in preflight, before anything changes on the host.
 
-Through the shared harness (tests/support/role_preflight.py): each case runs the role in check
-mode against localhost, and asserts that the run failed, that the failure names the variable,
-and that no task reported a change. The admin password must never appear in the output.
+Through the shared harness (tests/support/role_preflight.py): the cases of a role run in one
+check-mode run against localhost, a host per case, and each case asserts that its host failed,
+that the failure names the variable, and that it reported no change. The admin password must
+never appear in the output.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from tests.support.role_preflight import case_id
+from tests.support.role_preflight import CasesByRole, case_id
 
 PASSWORD = "preflight-test-password"
 PROMETHEUS = {"name": "Prometheus", "type": "prometheus", "url": "http://127.0.0.1:9090"}
@@ -52,14 +53,21 @@ CASES = {
 
 def _cases():
     for role, cases in CASES.items():
-        for extravars, expected in cases:
-            yield pytest.param(role, extravars, expected, id=case_id(role, expected))
+        for index, (_extravars, expected) in enumerate(cases):
+            yield pytest.param(role, index, expected, id=case_id(role, expected))
+
+
+@pytest.fixture(scope="module")
+def bad_input_runs(tmp_path_factory):
+    """Each role's cases in one ansible-playbook run per role, made on first use."""
+    return CasesByRole({role: [extravars for extravars, _expected in cases] for role, cases in CASES.items()},
+                       tmp_path_factory.mktemp("grafana-loki-cases"))
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("role, extravars, expected", _cases())
-def test_bad_input_fails_before_any_change(role_preflight, role, extravars, expected):
-    role_preflight.fails_before_any_change(role, extravars, expected, secrets=[PASSWORD])
+@pytest.mark.parametrize("role, index, expected", _cases())
+def test_bad_input_fails_before_any_change(bad_input_runs, role, index, expected):
+    bad_input_runs(role).fails_before_any_change(index, expected, secrets=[PASSWORD])
 
 
 @pytest.mark.slow

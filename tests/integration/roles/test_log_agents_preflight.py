@@ -1,7 +1,7 @@
 """Bad log agent input fails in preflight, before anything changes on the host.
 
-Through the shared harness (tests/support/role_preflight.py): each case runs a role in check
-mode against localhost, and asserts that the run failed, that the failure names the variable
+Through the shared harness (tests/support/role_preflight.py): the cases of a role run in one
+check-mode run against localhost, a host per case, and each case asserts that the run failed, that the failure names the variable
 to fix, and that no task reported a change.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.role_preflight import case_id
+from tests.support.role_preflight import CasesByRole, case_id
 
 GOOD = {
     "monitoring_environment": "dev",
@@ -32,11 +32,26 @@ CASES = [
 ]
 
 
+@pytest.fixture(scope="module")
+def bad_input_runs(tmp_path_factory):
+    """Each role's cases in one ansible-playbook run per role, made on first use."""
+    by_role = {}
+    for role, extravars, _expected in CASES:
+        by_role.setdefault(role, []).append(dict(GOOD, **extravars))
+    return CasesByRole(by_role, tmp_path_factory.mktemp("log-agent-cases"))
+
+
+def _index_in_role(position):
+    """The index of CASES[position] among its role's cases."""
+    role = CASES[position][0]
+    return [c[0] for c in CASES[:position]].count(role)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("role, extravars, expected", CASES,
-                         ids=[case_id(c[0], c[2]) for c in CASES])
-def test_bad_input_fails_before_any_change(role_preflight, role, extravars, expected):
-    role_preflight.fails_before_any_change(role, dict(GOOD, **extravars), expected)
+@pytest.mark.parametrize("position", range(len(CASES)), ids=[case_id(c[0], c[2]) for c in CASES])
+def test_bad_input_fails_before_any_change(bad_input_runs, position):
+    role, _extravars, expected = CASES[position]
+    bad_input_runs(role).fails_before_any_change(_index_in_role(position), expected)
 
 
 @pytest.mark.slow

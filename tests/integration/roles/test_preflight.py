@@ -13,7 +13,7 @@ import hashlib
 import pytest
 
 from tests.support.playbook import run_playbook
-from tests.support.role_preflight import RolePreflight, case_id
+from tests.support.role_preflight import CasesByRole, RolePreflight, case_id
 
 CASES = {
     "node_exporter": [
@@ -71,15 +71,8 @@ def _cases():
 @pytest.fixture(scope="module")
 def bad_input_runs(tmp_path_factory):
     """Each role's bad-input cases, made in one ansible-playbook run per role on first use."""
-    preflight = RolePreflight(run_playbook, tmp_path_factory.mktemp("preflight-cases"))
-    runs = {}
-
-    def run(role):
-        if role not in runs:
-            runs[role] = preflight.run_cases(role, [extravars for extravars, _expected in CASES[role]])
-        return runs[role]
-
-    return run
+    return CasesByRole({role: [extravars for extravars, _expected in cases] for role, cases in CASES.items()},
+                       tmp_path_factory.mktemp("preflight-cases"), run_playbook)
 
 
 @pytest.mark.slow
