@@ -1,7 +1,8 @@
 """Bad input of the prometheus role's version-aware settings fails in preflight, before any change.
 
 Through the shared harness (tests/support/role_preflight.py): the role runs in check mode on
-localhost; the run fails, the message names the variable, nothing changed. Archive cases take
+localhost (the version cases in one run, a host per case); the run fails, the message names the
+variable, nothing changed. Archive cases take
 the version from prometheus_version; package cases read it from the installed binary
 (/usr/bin/prometheus here is Debian 12's 2.42, whatever prometheus_version says).
 """
@@ -15,7 +16,7 @@ import sys
 import pytest
 
 from tests.support.playbook import REPO
-from tests.support.role_preflight import case_id
+from tests.support.role_preflight import CasesByRole, case_id
 
 sys.path.insert(0, str(REPO / "tests" / "hosts"))
 import version_lines  # noqa: E402  pylint: disable=wrong-import-position
@@ -64,10 +65,21 @@ def data_dir(tmp_path):
     return path
 
 
+@pytest.fixture(scope="module")
+def version_case_runs(tmp_path_factory):
+    """CASES in one ansible-playbook run, each host with an empty data directory of its own."""
+    root = tmp_path_factory.mktemp("prometheus3-cases")
+    cases = []
+    for index, (extravars, _expected) in enumerate(CASES):
+        (root / ("data-%d" % index)).mkdir()
+        cases.append(dict(extravars, prometheus_data_dir=str(root / ("data-%d" % index))))
+    return CasesByRole({"prometheus": cases}, root)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("extravars, expected", CASES, ids=[case_id("prometheus", c[1]) for c in CASES])
-def test_version_settings_fail_before_any_change(role_preflight, data_dir, extravars, expected):
-    role_preflight.fails_before_any_change("prometheus", dict(extravars, prometheus_data_dir=str(data_dir)), expected)
+@pytest.mark.parametrize("index", range(len(CASES)), ids=[case_id("prometheus", c[1]) for c in CASES])
+def test_version_settings_fail_before_any_change(version_case_runs, index):
+    version_case_runs("prometheus").fails_before_any_change(index, CASES[index][1])
 
 
 @pytest.mark.slow
