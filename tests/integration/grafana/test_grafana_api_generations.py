@@ -16,6 +16,7 @@ import pytest
 
 from ansible_collections.monitoring.stack.plugins.module_utils.common import MonitoringError
 from ansible_collections.monitoring.stack.plugins.module_utils.grafana_client import GrafanaAPIError, GrafanaClient
+from ansible_collections.monitoring.stack.plugins.module_utils.grafana_sync import GrafanaSync, SyncError
 from tests.support.grafana_standin import ADMIN_TOKEN, GrafanaStandIn
 
 pytestmark = pytest.mark.slow
@@ -192,3 +193,19 @@ def test_datasources_never_by_numeric_id(servers, mode):
     client.delete_datasource(uid)
     paths = [path for _method, path in server.log if path.startswith("/api/datasources")]
     assert paths and not [p for p in paths if re.fullmatch(r"/api/datasources/\d+", p)]
+
+
+@pytest.mark.parametrize("version", ["9.4.7", "10.4.1"])
+def test_nested_folders_on_amg_9_and_10_are_refused_naming_the_version(version):
+    """Issue 14 bad input: nested folders on AMG v9 (the playbook-level case in
+    test_grafana_reliability.py runs the three modules on 10.4; the rule is the same code)."""
+    server = GrafanaStandIn(mode="amg", version=version).start()
+    try:
+        sync = GrafanaSync(GrafanaClient(server.url, token=ADMIN_TOKEN, retries=0))
+        with pytest.raises(SyncError) as caught:
+            sync.check_nesting(["Team", "Service"], "")
+        assert str(caught.value).startswith("Failed to create folder Team/Service: Grafana %s has no nested folders"
+                                            % version)
+        assert [m for m, _p in server.log if m != "GET"] == [] and server.state()["folders"] == {}
+    finally:
+        server.stop()

@@ -55,9 +55,9 @@ def test_account_and_token_four_steps_role_change_and_regenerate(playbook, grafa
     name = "ansible-" + grafana.suffix
     args = {"name": name, "role": "Editor", "account_token": {"name": "pipeline", "seconds_to_live": 3600}}
     tasks = [sa_task("s%d" % step, grafana, check=check, **args) for step, check in enumerate((True, False, True, False), 1)]
-    tasks.append(sa_task("role", grafana, **dict(args, role="Admin")))
-    regen = dict(args, role="Admin", account_token=dict(args["account_token"], regenerate=True))
-    tasks.append(sa_task("regen", grafana, **regen))
+    admin = {**args, "role": "Admin"}
+    tasks.append(sa_task("role", grafana, **admin))
+    tasks.append(sa_task("regen", grafana, **{**admin, "account_token": {**args["account_token"], "regenerate": True}}))
     run = playbook(play(tasks))
     steps = [run.result("s%d" % step) for step in range(1, 5)]
     assert [s.get("failed", False) for s in steps] == [False] * 4, run
