@@ -13,7 +13,10 @@ wall time of the ansible-playbook run, the task's own time (start to end of the 
 ansible.posix.json report, without the playbook start-up) and the changed count, with ratios
 against community.grafana (/base) and against our module in the same loop (/loop).
 
-  benchmarks/dashboards.py [--count 200]
+  benchmarks/dashboards.py [--count 200] [--mode legacy|both|apis|amg]
+
+--mode picks the stand-in's Grafana generation (legacy: 11.6, /api only; both: 12.2; apis: 13.0,
+where our modules use /apis and community.grafana the legacy routes, still served by 13).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "collections"))
 
-from tests.support.grafana_standin import ADMIN_TOKEN, GrafanaStandIn  # noqa: E402
+from tests.support.grafana_standin import ADMIN_TOKEN, MODES, GrafanaStandIn  # noqa: E402
 from tests.support.playbook import run_playbook  # noqa: E402
 
 
@@ -135,8 +138,9 @@ def ratio(value, ref):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=200)
+    parser.add_argument("--mode", choices=sorted(MODES), default="legacy")
     args = parser.parse_args()
-    server = GrafanaStandIn().start()
+    server = GrafanaStandIn(mode=args.mode).start()
     count_connections(server)
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     try:
@@ -149,8 +153,8 @@ def main():
         server.stop()
     base = dict((row["run"], row) for row in rows if row["way"] == "community")
     loop = dict((row["run"], row) for row in rows if row["way"] == "ours-loop")
-    print("%d dashboards, Grafana stand-in on loopback (requests and connections counted by the stand-in); "
-          "started %s, load average %s" % (args.count, started, " ".join("%.1f" % v for v in os.getloadavg())))
+    print("%d dashboards, Grafana stand-in (mode %s, Grafana %s) on loopback (requests and connections counted by the "
+          "stand-in); started %s, load average %s" % (args.count, args.mode, server.version, started, " ".join("%.1f" % v for v in os.getloadavg())))
     header = "%-10s %-9s %8s %6s %8s %8s %8s %7s %7s %8s %7s %7s %7s %6s" % (
         "way", "run", "requests", "conns", "req/base", "req/loop", "seconds", "s/base", "s/loop", "task s",
         "t/base", "t/loop", "changed", "stored")

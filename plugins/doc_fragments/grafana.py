@@ -70,6 +70,27 @@ options:
     description: Use the proxy given by the environment (C(https_proxy), C(no_proxy)...).
     type: bool
     default: true
+  api:
+    description:
+      - Which generation of Grafana's HTTP API to use for dashboards and folders.
+      - V(auto) asks C(GET /api/health) once per task and uses the C(/apis) resources (C(dashboard.grafana.app),
+        C(folder.grafana.app); C(v1beta1) on Grafana 12, C(v1) from Grafana 13) where the server has them, the
+        legacy C(/api/dashboards) and C(/api/folders) routes on Grafana 11 and older (and when the version is
+        hidden).
+      - V(legacy) always uses the C(/api) routes and asks nothing (Grafana 13 deprecates them but keeps them working).
+      - V(apis) always uses C(/apis); on a Grafana older than 12 the task fails before anything is written.
+      - On C(/apis) an update carries the C(resourceVersion) read in the same task, so a change made in Grafana in
+        between is refused (409 Conflict) instead of overwritten; the folder of a dashboard and the parent of a folder
+        are the C(grafana.app/folder) annotation. Search and datasources use C(/api) on every generation
+        (datasources by uid or name, never by numeric id).
+    type: str
+    choices: [auto, legacy, apis]
+    default: auto
+  namespace:
+    description:
+      - The C(/apis) namespace. Default V(default) for org 1 (or no O(org_id)), C(org-<id>) for O(org_id) other than 1.
+      - Set C(stacks-<stack id>) for Grafana Cloud. Anything else is refused before any request.
+    type: str
 notes:
   - 'Errors are reported as C(Failed to <action>: HTTP <status> from <method> <path>: <message>. Hint: <hint>),
     the hint for the common causes (401 bad or expired token, 403 missing permission, 412 changed by someone else,

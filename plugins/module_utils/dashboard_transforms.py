@@ -403,6 +403,11 @@ def prepare_dashboard(dashboard, *, datasource_uids=None, datasources=None, add_
     if not isinstance(dashboard, dict):
         raise DashboardError("%sthe dashboard is a %s, not an object" % (prefix, type(dashboard).__name__),
                              'a dashboard is one JSON object ({"title": ..., "panels": [...]})')
+    if is_schema_v2(dashboard):
+        raise DashboardError("%sthis is a schema v2 dashboard (elements, layout), which these modules do not send: "
+                             "they store classic JSON (legacy /api, or /apis dashboard.grafana.app v1beta1/v1), and "
+                             "the legacy API cannot carry v2 at all" % prefix,
+                             "export the dashboard as classic JSON (Export, without the v2 resource option)")
     notes = report if report is not None else []
     result = copy.deepcopy(dashboard)
     if isinstance(result.get("dashboard"), dict) and "panels" not in result and "title" not in result:
@@ -561,6 +566,17 @@ def _prometheus_datasource(variables, types, prometheus_refs):
         if reference:
             return reference
     return None
+
+
+def is_schema_v2(dashboard):
+    """A schema v2 dashboard: the v2 resource (apiVersion dashboard.grafana.app/v2...) or its spec
+    (``elements`` and ``layout``, which classic JSON never has at the top level)."""
+    if not isinstance(dashboard, dict):
+        return False
+    if str(dashboard.get("apiVersion") or "").startswith("dashboard.grafana.app/v2"):
+        return True
+    spec = dashboard.get("spec") if isinstance(dashboard.get("spec"), dict) else dashboard
+    return isinstance(spec.get("elements"), dict) and isinstance(spec.get("layout"), dict)
 
 
 def normalize_for_compare(dashboard):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.monitoring.stack.plugins.module_utils.common import MonitoringError
 from ansible_collections.monitoring.stack.plugins.module_utils.grafana_client import GrafanaClient
 
 
@@ -25,10 +26,18 @@ def grafana_argument_spec(**extra):
         timeout=dict(type="int", default=30),
         retries=dict(type="int", default=3),
         use_proxy=dict(type="bool", default=True),
+        api=dict(type="str", default="auto", choices=["auto", "legacy", "apis"]),
+        namespace=dict(type="str"),
     )
     spec.update(extra)
     return spec
 
 
 def client_from_module(module):
-    return GrafanaClient.from_params(module.params)
+    """The client of the task's connection options; bad ones (api, namespace) fail the task before
+    any request."""
+    try:
+        return GrafanaClient.from_params(module.params)
+    except MonitoringError as exc:
+        module.fail_json(msg=str(exc))
+        raise  # not reached: fail_json exits

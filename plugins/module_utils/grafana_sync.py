@@ -141,10 +141,9 @@ class GrafanaSync(object):
         where a parentUid would be ignored and the folder land at the root."""
         if self._nested is None:
             try:
-                health = self.client.request("GET", "/api/health") or {}
+                version = self.client.server_version()  # asked once per client (also for the API generation)
             except GrafanaAPIError:
-                health = {}
-            version = health.get("version") if isinstance(health, dict) else None
+                version = None
             match = re.match(r"^(\d+)\.", str(version or ""))
             self._nested = (match is None or int(match.group(1)) >= NESTED_FOLDERS_SINCE, version)
         supported, version = self._nested
@@ -272,7 +271,7 @@ class GrafanaSync(object):
         try:
             response = self.client.save_dashboard(body, folder_uid=folder_uid, overwrite=overwrite, message=message)
         except GrafanaAPIError as exc:
-            if exc.status == 412 and isinstance(exc.body, dict) and exc.body.get("status") == "version-mismatch":
+            if exc.conflict:  # legacy 412 version-mismatch, /apis 409 Conflict (stale resourceVersion)
                 return self._after_conflict(result, desired, folder_uid, read_version, after)
             raise SyncError("save dashboard %s" % uid, exc.cause, exc.hint)
         result.update({"version": response.get("version"), "url": response.get("url")})

@@ -45,6 +45,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlparse
 
 UID_RE = re.compile(r"^[a-zA-Z0-9_-]*$")
+# The modes: the Grafana version /api/health reports and the /apis versions served (docs/grafana.md).
+# legacy: Grafana 11 (no /apis); both: 12.x (/apis v1beta1 next to /api); apis: 13.x (/apis v1, /api
+# deprecated but working); amg: an Amazon Managed Grafana 10.4 workspace (flat folders, no /apis).
+MODES = {
+    "legacy": {"version": "11.6.0", "apis": ()},
+    "both": {"version": "12.2.0", "apis": ("v1beta1",)},
+    "apis": {"version": "13.0.0", "apis": ("v1",)},
+    "amg": {"version": "10.4.1", "apis": ()},
+}
+FOLDER_ANNOTATION = "grafana.app/folder"
+APIS_PATH = re.compile(r"/apis/(?P<group>dashboard|folder)\.grafana\.app/(?P<version>[^/]+)/namespaces/(?P<namespace>[^/]+)"
+                       r"/(?P<resource>dashboards|folders)(?:/(?P<name>[^/]+))?")
 ADMIN_TOKEN = "glsa_standin_admin_0123456789abcdef"
 VIEWER_TOKEN = "glsa_standin_viewer_0123456789abcdef"
 
@@ -72,11 +84,23 @@ def fail(code, message=None, **extra):
     raise HTTPFailure(code, body)
 
 
+def k8s_fail(code, reason, message):
+    """Answer like the /apis (Kubernetes-style) server: a Status object."""
+    raise HTTPFailure(code, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                             "message": message, "reason": reason, "code": code})
+
+
+def _resource_version(record):
+    """Opaque, changes on every write (the version grows), unique per object (the id)."""
+    return str(record["id"] * 1000000 + record["version"])
+
+
 class Org:
     def __init__(self):
         self.dashboards = {}   # uid -> record
         self.folders = {}      # uid -> record
         self.datasources = {}  # uid -> record (with secrets)
+        self.service_accounts = {}  # id -> {id, name, role, isDisabled, tokens: {id: {name, key, expiration}}}
         self.next_id = 1
 
     def new_id(self):
@@ -87,14 +111,20 @@ class Org:
 class GrafanaStandIn:
     """Start with ``start()`` (127.0.0.1, free port), stop with ``stop()``. Not Grafana."""
 
-    def __init__(self, title_unique=False, name_lookup_403=False, version="11.6.0", amg=False,
-                 folder_uid_taken_status=409):
+    def __init__(self, title_unique=False, name_lookup_403=False, version=None, amg=False,
+                 folder_uid_taken_status=409, mode=None):
         self.tokens = {ADMIN_TOKEN: {"org": 1, "role": "Admin"}, VIEWER_TOKEN: {"org": 1, "role": "Viewer"}}
         self.users = {"admin": {"password": "admin", "role": "Admin"}}
         self.title_unique = title_unique
         self.name_lookup_403 = name_lookup_403
-        self.amg = amg
-        self.version = "10.4.1" if amg else version
+        mode = mode or ("amg" if amg else "legacy")
+        if mode not in MODES:
+            raise ValueError("mode must be one of %s" % ", ".join(MODES))
+        self.mode = mode
+        self.amg = mode == "amg"
+        self.version = version or MODES[mode]["version"]
+        self.apis_versions = MODES[mode]["apis"]
+        self._apis_version = None  # apiVersion of the /apis request being answered
         self.folder_uid_taken_status = folder_uid_taken_status
         self.orgs = {1: Org()}
         self.lock = threading.Lock()
@@ -156,6 +186,7 @@ class GrafanaStandIn:
     def reset(self):
         with self.lock:
             self.orgs = {1: Org()}
+            self.tokens = {k: v for k, v in self.tokens.items() if k in (ADMIN_TOKEN, VIEWER_TOKEN)}
             self.counter.clear()
             self.log = []
             self.faults = []
@@ -215,7 +246,10 @@ class GrafanaStandIn:
             if method != "GET" and identity["role"] == "Viewer":
                 fail(403, "You'll need additional permissions to perform this action. Permissions needed: "
                           "dashboards:write", title="Access denied", accessErrorId="ACE0000000001")
-            return 200, self._route(org, method, path, query, body)
+            answer = self._route(org, method, path, query, body, identity)
+            if isinstance(answer, tuple):  # (status, body): /apis creates answer 201
+                return answer
+            return 200, answer
         except HTTPFailure as exc:
             return exc.status, exc.body
         except Exception as exc:  # a stand-in defect: answer like Grafana's 500, keep serving
@@ -244,7 +278,9 @@ class GrafanaStandIn:
             return {"org": int(org_header) if org_header else 1, "role": record["role"]}
         fail(401, "Unauthorized", extra=None, messageId="auth.unauthorized", statusCode=401, traceID="")
 
-    def _route(self, org, method, path, query, body):
+    def _route(self, org, method, path, query, body, identity=None):
+        if path.startswith("/apis/"):
+            return self._route_apis(org, method, path, query, body, identity)
         routes = [
             ("GET", r"/api/search", self.search),
             ("GET", r"/api/frontend/settings", self.frontend_settings),
@@ -263,6 +299,13 @@ class GrafanaStandIn:
             ("GET", r"/api/datasources/name/(?P<name>[^/]+)", self.get_datasource_by_name),
             ("PUT", r"/api/datasources/uid/(?P<uid>[^/]+)", self.update_datasource),
             ("DELETE", r"/api/datasources/uid/(?P<uid>[^/]+)", self.delete_datasource),
+            ("GET", r"/api/serviceaccounts/search", self.search_service_accounts),
+            ("POST", r"/api/serviceaccounts", self.create_service_account),
+            ("PATCH", r"/api/serviceaccounts/(?P<sa>\d+)", self.update_service_account),
+            ("DELETE", r"/api/serviceaccounts/(?P<sa>\d+)", self.delete_service_account),
+            ("GET", r"/api/serviceaccounts/(?P<sa>\d+)/tokens", self.list_tokens),
+            ("POST", r"/api/serviceaccounts/(?P<sa>\d+)/tokens", self.create_token),
+            ("DELETE", r"/api/serviceaccounts/(?P<sa>\d+)/tokens/(?P<token>\d+)", self.delete_token),
         ]
         for route_method, pattern, handler in routes:
             match = re.fullmatch(pattern, path)
@@ -270,6 +313,168 @@ class GrafanaStandIn:
                 args = dict((k, unquote(v)) for k, v in match.groupdict().items())
                 return handler(org, query=query, body=body, **args)
         fail(404, "Not found")
+
+    # /apis (Kubernetes-style) -------------------------------------------------------------------
+    def _route_apis(self, org, method, path, query, body, identity):
+        match = APIS_PATH.fullmatch(path)
+        if match is None or match.group("version") not in self.apis_versions:
+            fail(404, "Not found")  # Grafana's router, not a k8s Status: no such API on this server
+        want = "default" if identity["org"] == 1 else "org-%d" % identity["org"]
+        namespace = match.group("namespace")
+        if namespace != want:
+            k8s_fail(403, "Forbidden", "namespace %r is not the namespace of this token's org (%s)" % (namespace, want))
+        kind = match.group("resource")
+        name = unquote(match.group("name") or "")
+        self._apis_version = "%s.grafana.app/%s" % (match.group("group"), match.group("version"))
+        handlers = {
+            ("dashboards", "GET", True): self.apis_get_dashboard, ("dashboards", "PUT", True): self.apis_put_dashboard,
+            ("dashboards", "DELETE", True): self.apis_delete_dashboard, ("dashboards", "POST", False): self.apis_create_dashboard,
+            ("folders", "GET", True): self.apis_get_folder, ("folders", "GET", False): self.apis_list_folders,
+            ("folders", "PUT", True): self.apis_put_folder, ("folders", "DELETE", True): self.apis_delete_folder,
+            ("folders", "POST", False): self.apis_create_folder,
+        }
+        handler = handlers.get((kind, method, bool(name)))
+        if handler is None:
+            k8s_fail(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        return handler(org, name=name, body=body, query=query, namespace=namespace)
+
+    def _metadata(self, record, namespace, folder_uid, kind):
+        annotations = {"grafana.app/createdBy": "service-account:standin", "grafana.app/updatedBy": "service-account:standin",
+                       "grafana.app/updatedTimestamp": record.get("updated") or _now()}
+        if folder_uid:
+            annotations[FOLDER_ANNOTATION] = folder_uid
+        return {"name": record["uid"], "namespace": namespace, "uid": "k8s%s%040d" % (kind[0], record["id"]),
+                "resourceVersion": _resource_version(record), "generation": record["version"],
+                "creationTimestamp": record.get("created") or _now(),
+                "labels": {"grafana.app/deprecatedInternalID": str(record["id"])}, "annotations": annotations}
+
+    def _dashboard_object(self, record, namespace):
+        spec = {k: copy.deepcopy(v) for k, v in record["dashboard"].items() if k not in ("id", "uid", "version")}
+        return {"kind": "Dashboard", "apiVersion": self._apis_version,
+                "metadata": self._metadata(record, namespace, record["folderUid"], "dashboard"), "spec": spec, "status": {}}
+
+    @staticmethod
+    def _apis_body(body, name=None):
+        if not isinstance(body, dict) or not isinstance(body.get("metadata"), dict) or not isinstance(body.get("spec"), dict):
+            k8s_fail(400, "BadRequest", "the body must be an object with metadata and spec")
+        metadata = body["metadata"]
+        if name is not None and metadata.get("name") not in (None, name):
+            k8s_fail(400, "BadRequest", "the name of the object (%s) does not match the name on the URL (%s)"
+                     % (metadata.get("name"), name))
+        annotations = metadata.get("annotations") or {}
+        return metadata, annotations.get(FOLDER_ANNOTATION) or "", body["spec"]
+
+    def apis_get_dashboard(self, org, name, namespace, **_kw):
+        record = org.dashboards.get(name)
+        if record is None:
+            k8s_fail(404, "NotFound", 'dashboards.dashboard.grafana.app "%s" not found' % name)
+        return self._dashboard_object(record, namespace)
+
+    def _apis_save_dashboard(self, org, record, uid, folder_uid, spec, message):
+        if folder_uid and folder_uid not in org.folders:
+            k8s_fail(400, "BadRequest", "folder not found")
+        title = (spec.get("title") or "").strip()
+        if not title:
+            k8s_fail(400, "BadRequest", "Dashboard title cannot be empty")
+        if not UID_RE.match(uid) or len(uid) > 40:
+            k8s_fail(400, "BadRequest", "invalid uid %r" % uid)
+        dash = copy.deepcopy(spec)
+        dash.update({"id": record["id"], "uid": uid, "title": title, "version": record["version"]})
+        record.update({"uid": uid, "dashboard": dash, "folderUid": folder_uid, "updated": _now(), "message": message})
+        org.dashboards[uid] = record
+
+    def apis_create_dashboard(self, org, body, namespace, **_kw):
+        metadata, folder_uid, spec = self._apis_body(body)
+        uid = metadata.get("name") or ""
+        if not uid:
+            if not metadata.get("generateName"):
+                k8s_fail(400, "BadRequest", "metadata.name or metadata.generateName is required")
+            uid = "%s%012x" % (metadata["generateName"], org.new_id())
+        if uid in org.dashboards:
+            k8s_fail(409, "AlreadyExists", 'dashboards.dashboard.grafana.app "%s" already exists' % uid)
+        record = {"id": org.new_id(), "version": 1, "created": _now()}
+        self._apis_save_dashboard(org, record, uid, folder_uid, spec,
+                                  (metadata.get("annotations") or {}).get("grafana.app/message", ""))
+        return 201, self._dashboard_object(record, namespace)
+
+    def apis_put_dashboard(self, org, name, body, namespace, **_kw):
+        metadata, folder_uid, spec = self._apis_body(body, name)
+        record = org.dashboards.get(name)
+        if record is None:
+            k8s_fail(404, "NotFound", 'dashboards.dashboard.grafana.app "%s" not found' % name)
+        if metadata.get("resourceVersion") and metadata["resourceVersion"] != _resource_version(record):
+            k8s_fail(409, "Conflict", 'Operation cannot be fulfilled on dashboards.dashboard.grafana.app "%s": the object '
+                     "has been modified; please apply your changes to the latest version and try again" % name)
+        record["version"] += 1
+        self._apis_save_dashboard(org, record, name, folder_uid, spec,
+                                  (metadata.get("annotations") or {}).get("grafana.app/message", ""))
+        return self._dashboard_object(record, namespace)
+
+    def apis_delete_dashboard(self, org, name, namespace, **_kw):
+        record = org.dashboards.get(name)
+        if record is None:
+            k8s_fail(404, "NotFound", 'dashboards.dashboard.grafana.app "%s" not found' % name)
+        gone = self._dashboard_object(record, namespace)
+        del org.dashboards[name]
+        return gone
+
+    def _folder_object(self, org, folder, namespace):
+        spec = {"title": folder["title"]}
+        if folder.get("description"):
+            spec["description"] = folder["description"]
+        return {"kind": "Folder", "apiVersion": self._apis_version,
+                "metadata": self._metadata(folder, namespace, folder.get("parentUid") or "", "folder"), "spec": spec}
+
+    def apis_get_folder(self, org, name, namespace, **_kw):
+        folder = org.folders.get(name)
+        if folder is None:
+            k8s_fail(404, "NotFound", 'folders.folder.grafana.app "%s" not found' % name)
+        return self._folder_object(org, folder, namespace)
+
+    def apis_list_folders(self, org, namespace, query, **_kw):
+        limit = int((query.get("limit") or ["1000"])[0])
+        start = int((query.get("continue") or ["0"])[0])
+        items = sorted(org.folders.values(), key=lambda f: f["id"])
+        page = items[start:start + limit]
+        metadata = {"continue": str(start + limit)} if start + limit < len(items) else {}
+        return {"kind": "FolderList", "apiVersion": self._apis_version, "metadata": metadata,
+                "items": [self._folder_object(org, f, namespace) for f in page]}
+
+    def apis_create_folder(self, org, body, namespace, **_kw):
+        metadata, parent, spec = self._apis_body(body)
+        uid = metadata.get("name") or ""
+        if not uid:
+            if not metadata.get("generateName"):
+                k8s_fail(400, "BadRequest", "metadata.name or metadata.generateName is required")
+            uid = "%s%012x" % (metadata["generateName"], org.new_id())
+        if uid in org.folders:
+            k8s_fail(409, "AlreadyExists", 'folders.folder.grafana.app "%s" already exists' % uid)
+        legacy = {"uid": uid, "title": spec.get("title"), "description": spec.get("description")}
+        if parent:
+            legacy["parentUid"] = parent
+        self.create_folder(org, body=legacy)
+        return 201, self._folder_object(org, org.folders[uid], namespace)
+
+    def apis_put_folder(self, org, name, body, namespace, **_kw):
+        metadata, parent, spec = self._apis_body(body, name)
+        folder = org.folders.get(name)
+        if folder is None:
+            k8s_fail(404, "NotFound", 'folders.folder.grafana.app "%s" not found' % name)
+        if metadata.get("resourceVersion") and metadata["resourceVersion"] != _resource_version(folder):
+            # the folder API reference lists 412 with this legacy-shaped body for a stale update
+            fail(412, "The folder has been changed by someone else", status="version-mismatch")
+        if (folder.get("parentUid") or "") != parent:
+            self.move_folder(org, name, body={"parentUid": parent})
+        self.update_folder(org, name, body={"title": spec.get("title"), "description": spec.get("description") or "",
+                                            "overwrite": True})
+        return self._folder_object(org, folder, namespace)
+
+    def apis_delete_folder(self, org, name, namespace, **_kw):
+        if name not in org.folders:
+            k8s_fail(404, "NotFound", 'folders.folder.grafana.app "%s" not found' % name)
+        gone = self._folder_object(org, org.folders[name], namespace)
+        self.delete_folder(org, name)
+        return gone
 
     def frontend_settings(self, org, **_kw):
         """Only ``buildInfo`` (community.grafana reads the version from it; used by the benchmark)."""
@@ -629,6 +834,95 @@ class GrafanaStandIn:
             fail(403, "Cannot delete read-only data source")
         del org.datasources[uid]
         return {"message": "Data source deleted", "id": ds["id"]}
+
+    # service accounts (docs: http-api/api-legacy/serviceaccount.md) -----------------------------
+    ROLES = ("Viewer", "Editor", "Admin", "None")
+
+    @staticmethod
+    def _account_dto(account):
+        return {"id": account["id"], "name": account["name"], "login": "sa-" + _slug(account["name"]), "orgId": 1,
+                "isDisabled": account["isDisabled"], "role": account["role"], "tokens": len(account["tokens"]),
+                "avatarUrl": "/avatar/0"}
+
+    def _account(self, org, sa):
+        account = org.service_accounts.get(int(sa))
+        if account is None:
+            fail(404, "Service account not found", messageId="serviceaccounts.ErrNotFound", statusCode=404, traceID="")
+        return account
+
+    def search_service_accounts(self, org, query, **_kw):
+        text = (query.get("query") or [""])[0].lower()
+        found = [self._account_dto(a) for a in sorted(org.service_accounts.values(), key=lambda a: a["id"])
+                 if text in a["name"].lower()]
+        return {"totalCount": len(found), "serviceAccounts": found, "page": 1, "perPage": 1000}
+
+    def create_service_account(self, org, body, **_kw):
+        if not isinstance(body, dict) or not (body.get("name") or "").strip():
+            fail(400, "bad request data", traceID="")
+        role = body.get("role") or "Viewer"
+        if role not in self.ROLES:
+            fail(400, "invalid role value: %s" % role, traceID="")
+        if any(a["name"] == body["name"] for a in org.service_accounts.values()):
+            fail(409, "service account already exists", messageId="serviceaccounts.ErrAlreadyExists", statusCode=409,
+                 traceID="")
+        account = {"id": org.new_id(), "name": body["name"], "role": role,
+                   "isDisabled": bool(body.get("isDisabled")), "tokens": {}}
+        org.service_accounts[account["id"]] = account
+        return 201, self._account_dto(account)
+
+    def update_service_account(self, org, sa, body, **_kw):
+        account = self._account(org, sa)
+        body = body or {}
+        if body.get("role") is not None:
+            if body["role"] not in self.ROLES:
+                fail(400, "invalid role value: %s" % body["role"], traceID="")
+            account["role"] = body["role"]
+        if body.get("isDisabled") is not None:
+            account["isDisabled"] = bool(body["isDisabled"])
+        return {"id": account["id"], "name": account["name"], "serviceaccount": self._account_dto(account),
+                "message": "Service account updated"}
+
+    def delete_service_account(self, org, sa, **_kw):
+        account = self._account(org, sa)
+        for key in account["tokens"].values():
+            self.tokens.pop(key["key"], None)
+        del org.service_accounts[account["id"]]
+        return {"message": "Service account deleted"}
+
+    def list_tokens(self, org, sa, **_kw):
+        account = self._account(org, sa)
+        now = time.time()
+        return [{"id": tid, "name": t["name"], "role": account["role"], "created": t["created"],
+                 "expiration": t["expiration_text"], "secondsUntilExpiration": max(0, int(t["expires"] - now)) if t["expires"] else 0,
+                 "hasExpired": bool(t["expires"] and t["expires"] <= now)} for tid, t in sorted(account["tokens"].items())]
+
+    def create_token(self, org, sa, body, **_kw):
+        account = self._account(org, sa)
+        body = body or {}
+        name = (body.get("name") or "").strip()
+        if not name:
+            fail(400, "bad request data", traceID="")
+        if any(t["name"] == name for t in account["tokens"].values()):
+            fail(409, "service account token with given name already exists in the organization",
+                 messageId="serviceaccounts.ErrTokenAlreadyExists", statusCode=409, traceID="")
+        ttl = int(body.get("secondsToLive") or 0)
+        if ttl < 0:
+            fail(400, "the expiration date is invalid", traceID="")
+        tid = org.new_id()
+        key = "glsa_standin%032x" % (tid * 7919)
+        expires = time.time() + ttl if ttl else 0
+        account["tokens"][tid] = {"name": name, "key": key, "created": _now(), "expires": expires,
+                                  "expiration_text": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires)) if ttl else None}
+        self.tokens[key] = {"org": 1, "role": account["role"]}
+        return {"id": tid, "name": name, "key": key}
+
+    def delete_token(self, org, sa, token, **_kw):
+        account = self._account(org, sa)
+        record = account["tokens"].pop(int(token), None)
+        if record is None:
+            fail(404, "API key not found", traceID="")
+        self.tokens.pop(record["key"], None)
+        return {"message": "API key deleted"}
 
     # test helpers (direct state access) -----------------------------------------------------
     def secrets(self, uid, org=1):

@@ -172,6 +172,7 @@ NEEDS = {
     "grafana_dashboards": {"promql_parser"},
     "grafana_datasource": set(),
     "grafana_folder": set(),
+    "grafana_service_account": set(),
     "inventory_check": set(),
     "otel_config": {"boto3", "botocore", "yaml"},
 }

@@ -32,6 +32,7 @@ EXPECTED = {
     "grafana_dashboards": ("full", "all", "monitoring.stack.grafana"),
     "grafana_datasource": ("full", "all", "monitoring.stack.grafana"),
     "grafana_folder": ("full", "all", "monitoring.stack.grafana"),
+    "grafana_service_account": ("full", "all", "monitoring.stack.grafana"),
     "inventory_check": ("none", "posix", None),
     "otel_config": ("full", "aws", "monitoring.stack.aws"),
 }

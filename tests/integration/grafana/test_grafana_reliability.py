@@ -71,8 +71,8 @@ def test_bulk_unchanged_costs_n_plus_one_in_nested_folders(playbook, grafana, tm
     run = playbook(play([bulk]))
     assert run.rc == 0 and run.result("t")["changed"] is False, run
     requests = log_since(grafana, mark)
-    assert len(requests) == 31, requests
-    assert requests.count(("GET", "/api/search")) == 1
+    assert len(requests) == 32, requests  # N dashboards + one folder search + the version (api: auto)
+    assert requests.count(("GET", "/api/search")) == 1 and requests.count(("GET", "/api/health")) == 1
     assert sorted(r for r in requests if r[1].startswith("/api/dashboards/uid/")) == \
         sorted(("GET", "/api/dashboards/uid/" + uid) for uid in uids)
 
@@ -90,20 +90,24 @@ def test_bulk_unchanged_with_inputs_lists_datasources_once(playbook, grafana, tm
     run = playbook(play([bulk]))
     assert run.rc == 0 and run.result("t")["changed"] is False, run
     requests = log_since(grafana, mark)
-    assert len(requests) == 32, requests  # N dashboards + one folder search + one datasource list
+    assert len(requests) == 33, requests  # N dashboards + one folder search + one datasource list + the version
     assert requests.count(("GET", "/api/search")) == 1 and requests.count(("GET", "/api/datasources")) == 1
+    assert requests.count(("GET", "/api/health")) == 1
+
+
+HEALTH = ("GET", "/api/health")  # api: auto asks the version once per task
 
 
 @pytest.mark.parametrize("args, expected", [
-    ({}, [("GET", "/api/dashboards/uid/{uid}")]),
-    ({"folder": "Single {suffix}/Team"}, [("GET", "/api/dashboards/uid/{uid}"), ("GET", "/api/search")]),
-    ({"folder_uid": "{folder_uid}"}, [("GET", "/api/dashboards/uid/{uid}")]),
+    ({}, [HEALTH, ("GET", "/api/dashboards/uid/{uid}")]),
+    ({"folder": "Single {suffix}/Team"}, [HEALTH, ("GET", "/api/dashboards/uid/{uid}"), ("GET", "/api/search")]),
+    ({"folder_uid": "{folder_uid}"}, [HEALTH, ("GET", "/api/dashboards/uid/{uid}")]),
     ({"folder": "Single {suffix}/Team", "exported": True},
-     [("GET", "/api/datasources"), ("GET", "/api/dashboards/uid/{uid}"), ("GET", "/api/search")]),
+     [("GET", "/api/datasources"), HEALTH, ("GET", "/api/dashboards/uid/{uid}"), ("GET", "/api/search")]),
 ])
 def test_single_unchanged_request_counts(playbook, grafana, args, expected):
     """What docs/grafana.md states: one GET, plus one search with `folder`, plus one datasource
-    list when the dashboard needs the server's datasources."""
+    list when the dashboard needs the server's datasources, plus the version with api: auto."""
     needs_standin(grafana)
     uid = grafana.uid("single")
     folder_uid = grafana.uid("single-f")
@@ -181,13 +185,14 @@ def edit_in_grafana(uid, title):
     return hook
 
 
+@pytest.mark.standin_modes("legacy", "apis")  # 412 version-mismatch / 409 Conflict
 def test_change_made_in_grafana_between_read_and_write_is_not_overwritten(playbook, grafana):
     needs_standin(grafana)
     uid = grafana.uid("race")
     grafana.created["dashboards"].add(uid)
     grafana.client.save_dashboard({"uid": uid, "title": "Original"})
     ours = task("grafana_dashboard", dashboard={"uid": uid, "title": "From Ansible"}, **grafana.conn())
-    grafana.standin.inject("POST", "/api/dashboards/db", before=edit_in_grafana(uid, "Edited in the UI"))
+    grafana.standin.inject(*grafana.save_route(uid), before=edit_in_grafana(uid, "Edited in the UI"))
     run = playbook(play([ours]))
     assert run.rc != 0, run
     msg = run.result("t")["msg"]
@@ -202,6 +207,7 @@ def test_change_made_in_grafana_between_read_and_write_is_not_overwritten(playbo
     assert grafana.client.get_dashboard(uid)["dashboard"]["title"] == "From Ansible"
 
 
+@pytest.mark.standin_modes("legacy", "apis")  # 412 version-mismatch / 409 Conflict
 def test_dashboard_created_in_grafana_meanwhile_is_not_overwritten(playbook, grafana):
     needs_standin(grafana)
     uid = grafana.uid("race-new")
@@ -210,30 +216,32 @@ def test_dashboard_created_in_grafana_meanwhile_is_not_overwritten(playbook, gra
     def create(standin):
         GrafanaClient(standin.url, token=ADMIN_TOKEN, retries=0).save_dashboard({"uid": uid, "title": "Theirs"})
 
-    grafana.standin.inject("POST", "/api/dashboards/db", before=create)
+    grafana.standin.inject(*grafana.save_route(uid, new=True), before=create)
     run = playbook(play([task("grafana_dashboard", dashboard={"uid": uid, "title": "Ours"}, **grafana.conn())]))
     assert run.rc != 0 and "this run read no dashboard with this uid, Grafana now has version 1" in \
         run.result("t")["msg"], run
     assert grafana.client.get_dashboard(uid)["dashboard"]["title"] == "Theirs"
 
 
+@pytest.mark.standin_modes("legacy", "apis")  # 412 version-mismatch / 409 Conflict
 def test_concurrent_change_to_the_same_content_is_reported_unchanged(playbook, grafana):
     needs_standin(grafana)
     uid = grafana.uid("race-same")
     grafana.created["dashboards"].add(uid)
     grafana.client.save_dashboard({"uid": uid, "title": "Original"})
-    grafana.standin.inject("POST", "/api/dashboards/db", before=edit_in_grafana(uid, "Same"))
+    grafana.standin.inject(*grafana.save_route(uid), before=edit_in_grafana(uid, "Same"))
     run = playbook(play([task("grafana_dashboard", dashboard={"uid": uid, "title": "Same"}, **grafana.conn())]))
     assert run.rc == 0 and run.result("t")["changed"] is False and run.result("t")["operation"] == "unchanged", run
     assert run.result("t")["version"] == 2
 
 
+@pytest.mark.standin_modes("legacy", "apis")  # 412 version-mismatch / 409 Conflict
 def test_overwrite_true_replaces_the_concurrent_change(playbook, grafana):
     needs_standin(grafana)
     uid = grafana.uid("race-ow")
     grafana.created["dashboards"].add(uid)
     grafana.client.save_dashboard({"uid": uid, "title": "Original"})
-    grafana.standin.inject("POST", "/api/dashboards/db", before=edit_in_grafana(uid, "Edited in the UI"))
+    grafana.standin.inject(*grafana.save_route(uid), before=edit_in_grafana(uid, "Edited in the UI"))
     run = playbook(play([task("grafana_dashboard", dashboard={"uid": uid, "title": "Ours"}, overwrite=True,
                               **grafana.conn())]))
     assert run.rc == 0 and run.result("t")["operation"] == "updated", run
