@@ -191,3 +191,53 @@ def test_missing_parameter_fails_before_any_write(aws, playbook):
     assert result.rc != 0
     assert "SSM parameter %s-typo does not exist" % PARAMETER in result.result("sidecar")["msg"]
     assert _state() == before
+
+
+def _network():
+    ec2 = _client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="svc", Description="svc", VpcId=vpc)["GroupId"]
+    return {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}}
+
+
+def test_ecs_rollout_points_the_service_at_the_new_revision_once(aws, playbook):
+    """sidecar -> ecs_rollout(task_definition): the service runs revision 2 afterwards; a re-run
+    (no new revision) deploys nothing; check mode first changes nothing."""
+    _setup()
+    ecs = _client("ecs")
+    ecs.create_cluster(clusterName="c")
+    ecs.create_service(cluster="c", serviceName="web-api", taskDefinition=FAMILY + ":1", desiredCount=1,
+                       launchType="FARGATE", networkConfiguration=_network())
+    sha = "c" * 64
+
+    def play():
+        return [{"name": "p", "hosts": "localhost", "gather_facts": False, "tasks": [
+            {"name": "sidecar", "monitoring.stack.ecs_collector_sidecar": dict(ARGS, region=REGION), "register": "td"},
+            {"name": "rollout", "monitoring.stack.ecs_rollout": {
+                "region": REGION, "cluster": "c", "service": "web-api", "config_sha256": sha, "wait": True,
+                "wait_timeout": 30, "task_definition": "{{ td.task_definition_arn or omit }}"}}]}]
+
+    def running():
+        [svc] = ecs.describe_services(cluster="c", services=["web-api"])["services"]
+        return svc["taskDefinition"], [d["id"] for d in svc["deployments"]]
+
+    before = running()
+    assert before[0].endswith(":1")
+    result = playbook(play(), check=True, diff=True)
+    assert result.rc == 0 and result.result("rollout")["changed"] is True, result
+    assert running() == before
+
+    result = playbook(play(), diff=True)
+    assert result.rc == 0, result
+    res = result.result("rollout")
+    assert res["changed"] is True and res["previous_task_definition"] == before[0]
+    assert res["diff"]["after"]["task_definition"].endswith(":2")
+    rolled = running()
+    assert rolled[0] == result.result("sidecar")["task_definition_arn"] and rolled[0].endswith(":2")
+    assert rolled[1] != before[1]
+
+    for check in (True, False):
+        result = playbook(play(), check=check)
+        assert result.rc == 0 and result.changed() == 0, result
+        assert running() == rolled
