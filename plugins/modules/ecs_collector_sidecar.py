@@ -19,8 +19,8 @@ description:
     extension), C(awslogs) logging to CloudWatch Logs, and its config either as
     C(AOT_CONFIG_CONTENT) from an SSM parameter through C(secrets[].valueFrom)
     (O(config_delivery=ssm)) or as C(--config s3://<bucket>.s3.<region>.amazonaws.com/<key>)
-    (O(config_delivery=s3)). Any other C(AOT_CONFIG_CONTENT) on that container is removed: set
-    at all, it overrides every C(--config).
+    (O(config_delivery=s3)). Any other C(AOT_CONFIG_CONTENT) on that container is removed (set
+    at all, it overrides every C(--config)).
   - A new revision is registered only when the resulting definition differs from the latest one
     (ignoring what C(DescribeTaskDefinition) adds); C(changed) is true only then, or when the IAM
     policy changed. Give RV(task_definition_arn) to M(monitoring.stack.ecs_rollout) to point the
@@ -85,7 +85,7 @@ options:
   ssm_parameter_arn:
     description:
       - The ARN of the SSM parameter holding the config (written by M(monitoring.stack.otel_config)
-        with O(monitoring.stack.otel_config#module:ssm_parameter)). It must be in the module's region:
+        with O(monitoring.stack.otel_config#module:ssm_parameter)). It must be in the module's region;
         ECS reads secrets of the task's region only.
     type: str
   s3_uri:
