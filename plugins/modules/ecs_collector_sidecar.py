@@ -172,7 +172,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 task_definition_arn:
-  description: The ARN of the revision the service should run (the new one, or the latest when nothing changed; null in check mode before the first registration).
+  description:
+    - The ARN of the revision the service should run (the new one, or the latest when nothing
+      changed; null in check mode when a revision would be registered).
   returned: always
   type: str
   sample: arn:aws:ecs:ap-northeast-2:123456789012:task-definition/crawlinghub-web-api:7

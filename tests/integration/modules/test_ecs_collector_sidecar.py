@@ -23,8 +23,8 @@ SSM_ARN = "arn:aws:ssm:%s:%s:parameter%s" % (REGION, ACCOUNT, PARAMETER)
 EXECUTION_ROLE = "crawlinghub-web-api-execution"
 TASK_ROLE = "crawlinghub-web-api-task"
 POLICY = FAMILY + "-otel-collector-config"
-TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                             "Principal": {"Service": "ecs-tasks.amazonaws.com"}}]})
+TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "ecs-tasks.amazonaws.com"}}]})
 APP = {"name": "app", "image": "app-image:1.4.2", "portMappings": [{"containerPort": 8080}],
        "environment": [{"name": "DB_PASSWORD", "value": "hunter2-not-for-diffs"}]}
 SEED_COLLECTOR = {"name": "adot-collector", "image": "public.ecr.aws/aws-observability/aws-otel-collector:latest",
