@@ -19,7 +19,9 @@ description:
     C(aws_managed_trust_policy) (assume-role policy for a service principal),
     C(aws_managed_config_key) (S3 key of a service's collector config),
     C(aws_managed_otel_services) (the role's services as the O(monitoring.stack.otel_config#module:services) list),
-    C(aws_managed_rollout_services) (the configs' hashes as the O(monitoring.stack.ecs_rollout#module:services) list),
+    C(aws_managed_rollout_services) (the configs' hashes, and the task definitions with the sidecar, as the
+    O(monitoring.stack.ecs_rollout#module:services) list),
+    C(aws_managed_sidecar_services) (the services with a C(task_definition_family), each with its config's C(s3_uri)),
     C(aws_managed_bucket_kms_keys) (the customer-managed KMS key of a bucket's default encryption, from
     M(amazon.aws.s3_bucket_info) with C(bucket_encryption)),
     C(aws_managed_s3_object_arns) (object ARNs of keys in a bucket),
@@ -108,17 +110,32 @@ def aws_managed_otel_services(services, prefix, project):
     return out
 
 
-def aws_managed_rollout_services(otel_results, services, default_cluster=""):
-    """otel_config's per-service results -> the ``services`` option of ecs_rollout."""
+def aws_managed_sidecar_services(otel_results, services):
+    """The services with a ``task_definition_family``, each with its config's ``s3_uri`` (loop items of
+    ecs_collector_sidecar)."""
     by_name = {result["service"]: result for result in otel_results or []}
+    return [dict(service, s3_uri=by_name.get(service["name"], {}).get("s3_uri"))
+            for service in services or [] if service.get("task_definition_family")]
+
+
+def aws_managed_rollout_services(otel_results, services, default_cluster="", sidecar_results=None):
+    """otel_config's per-service results -> the ``services`` option of ecs_rollout; with
+    ``sidecar_results`` (ecs_collector_sidecar's loop results), each service with a new or current
+    task definition ARN is rolled onto it."""
+    by_name = {result["service"]: result for result in otel_results or []}
+    definitions = {r["item"]["name"]: r.get("task_definition_arn")
+                   for r in sidecar_results or [] if isinstance(r, dict) and r.get("item")}
     out = []
     for service in services or []:
         if service["name"] not in by_name:
             raise AnsibleFilterError("aws_managed_rollout_services: no collector config for service %s"
                                      % service["name"])
-        out.append({"service": service.get("ecs_service") or service["name"],
-                    "cluster": service.get("cluster") or default_cluster,
-                    "config_sha256": by_name[service["name"]]["sha256"]})
+        element = {"service": service.get("ecs_service") or service["name"],
+                   "cluster": service.get("cluster") or default_cluster,
+                   "config_sha256": by_name[service["name"]]["sha256"]}
+        if definitions.get(service["name"]):
+            element["task_definition"] = definitions[service["name"]]
+        out.append(element)
     return out
 
 
@@ -138,6 +155,7 @@ class FilterModule(object):
             "aws_managed_s3_object_arns": aws_managed_s3_object_arns,
             "aws_managed_otel_services": aws_managed_otel_services,
             "aws_managed_rollout_services": aws_managed_rollout_services,
+            "aws_managed_sidecar_services": aws_managed_sidecar_services,
             "aws_managed_needs_traces": aip.services_need_traces,
             "aws_managed_problems": aip.settings_problems,
         }

@@ -33,6 +33,8 @@ CLOUDWATCH_READ_ACTIONS = [
 SERVICE_KEYS = (
     "name", "port", "metrics_path", "job_name", "service_name", "metric_prefixes", "cluster",
     "ecs_service", "traces", "ecs_container_metrics", "scrape_interval", "scrape_timeout",
+    # the collector sidecar in the service's task definition (ecs_collector_sidecar)
+    "task_definition_family", "app_container", "collector_log_group",
 )
 
 _WORKSPACE_ARN = re.compile(r"^arn:aws[a-z-]*:aps:[a-z0-9-]+:[0-9]{12}:workspace/[A-Za-z0-9-]+$")

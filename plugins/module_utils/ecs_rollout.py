@@ -140,13 +140,24 @@ class EcsRollout:
                         "(aws ecs put-account-setting-default) and recreate the service")
             raise RolloutError("record the rolled-out config on " + where, exc, hint) from None
 
-    def ensure(self, cluster, service, config_sha256, wait=True, wait_timeout=600, delay=15):
+    def _update(self, where, cluster, service, task_definition):
+        """Force a new deployment, onto ``task_definition`` when given (the revision with the new sidecar)."""
+        extra = {"taskDefinition": task_definition} if task_definition else {}
+        try:
+            return self.client.update_service(cluster=cluster, service=service, forceNewDeployment=True,
+                                              **extra)["service"]
+        except (ClientError, BotoCoreError) as exc:
+            raise RolloutError("force a new deployment of " + where, exc) from None
+
+    def ensure(self, cluster, service, config_sha256, wait=True, wait_timeout=600, delay=15, task_definition=None):
         """(changed, result): force a new deployment unless the service is known to run ``config_sha256``.
 
         The marker tag holds the hash once the deployment was seen stable. Without ``wait`` it
         holds ``<hash> pending <deployment id>``: the next run confirms it (deployment stable:
         the hash is recorded, no new deployment), leaves it (still in progress) or rolls out
         again (the deployment failed or was rolled back).
+
+        ``task_definition`` (an ARN): a service running another one is updated to it, whatever the hash.
         """
         svc = self.describe(cluster, service)
         where = "ECS service %s in cluster %s" % (service, cluster)
@@ -154,10 +165,12 @@ class EcsRollout:
         previous, _sep, pending = marker.partition(PENDING)
         result = {"cluster": cluster, "service": service, "service_arn": svc["serviceArn"],
                   "config_sha256": config_sha256, "previous_config_sha256": previous or None,
-                  "rolled_out": False, "deployment_id": None, "stable": None, "pending": False}
-        if previous == config_sha256 and not pending:
+                  "rolled_out": False, "deployment_id": None, "stable": None, "pending": False,
+                  "task_definition": task_definition, "previous_task_definition": svc.get("taskDefinition")}
+        new_definition = task_definition if task_definition and task_definition != svc.get("taskDefinition") else None
+        if previous == config_sha256 and not pending and not new_definition:
             return False, result
-        if previous == config_sha256:
+        if previous == config_sha256 and not new_definition:
             result["deployment_id"] = pending
             state, reason = deployment_state(svc, pending)
             if state == "pending":
@@ -173,10 +186,7 @@ class EcsRollout:
         result["rolled_out"] = True
         if self.check_mode:
             return True, result
-        try:
-            updated = self.client.update_service(cluster=cluster, service=service, forceNewDeployment=True)["service"]
-        except (ClientError, BotoCoreError) as exc:
-            raise RolloutError("force a new deployment of " + where, exc) from None
+        updated = self._update(where, cluster, service, new_definition)
         primary = [d for d in updated.get("deployments", []) if d.get("status") == "PRIMARY"]
         result["deployment_id"] = (primary or updated.get("deployments") or [{}])[0].get("id")
         if not wait:
@@ -241,7 +251,8 @@ class EcsRollout:
             cluster, service, wanted = item["cluster"], item["service"], item["config_sha256"]
             result = {"cluster": cluster, "service": service, "service_arn": None, "config_sha256": wanted,
                       "previous_config_sha256": None, "rolled_out": False, "deployment_id": None, "stable": None,
-                      "pending": False, "changed": False}
+                      "pending": False, "changed": False, "task_definition": item.get("task_definition"),
+                      "previous_task_definition": None}
             results.append(result)
             svc = described[(cluster, service)]
             try:
@@ -260,10 +271,13 @@ class EcsRollout:
         cluster, service, wanted = result["cluster"], result["service"], result["config_sha256"]
         where = "ECS service %s in cluster %s" % (service, cluster)
         previous, _sep, pending = (self.recorded(svc) or "").partition(PENDING)
-        result.update(service_arn=svc["serviceArn"], previous_config_sha256=previous or None)
-        if previous == wanted and not pending:
+        result.update(service_arn=svc["serviceArn"], previous_config_sha256=previous or None,
+                      previous_task_definition=svc.get("taskDefinition"))
+        wanted_definition = result.get("task_definition")
+        new_definition = wanted_definition if wanted_definition and wanted_definition != svc.get("taskDefinition") else None
+        if previous == wanted and not pending and not new_definition:
             return False
-        if previous == wanted:
+        if previous == wanted and not new_definition:
             result["deployment_id"] = pending
             state, reason = deployment_state(svc, pending)
             if state == "pending":
@@ -278,10 +292,7 @@ class EcsRollout:
         result.update(rolled_out=True, changed=True)
         if self.check_mode:
             return False
-        try:
-            updated = self.client.update_service(cluster=cluster, service=service, forceNewDeployment=True)["service"]
-        except (ClientError, BotoCoreError) as exc:
-            raise RolloutError("force a new deployment of " + where, exc) from None
+        updated = self._update(where, cluster, service, new_definition)
         primary = [d for d in updated.get("deployments", []) if d.get("status") == "PRIMARY"]
         result["deployment_id"] = (primary or updated.get("deployments") or [{}])[0].get("id")
         if not wait:

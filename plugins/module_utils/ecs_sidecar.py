@@ -186,3 +186,47 @@ def collector_policies(spec, kms_key_arn=None, partition="aws"):
         statements[role].append({"Sid": "DecryptCollectorConfig", "Effect": "Allow", "Action": ["kms:Decrypt"],
                                  "Resource": kms_key_arn})
     return statements
+
+
+MASK = "********"
+
+
+def masked(definition):
+    """``definition`` for diffs and results: every ``environment`` value replaced by MASK
+    (an application's environment may hold a secret; ``secrets`` only name ARNs)."""
+    data = copy.deepcopy(definition)
+    for container in data.get("containerDefinitions") or []:
+        for entry in container.get("environment") or []:
+            if "value" in entry:
+                entry["value"] = MASK
+    return data
+
+
+def policy_document(statements):
+    """An IAM policy document of ``statements`` (None when there are none)."""
+    if not statements:
+        return None
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/(?:.*/)?([^/]+)$")
+
+
+def role_name(role_arn):
+    """The role name of an IAM role ARN (the last path segment), None when it is not one."""
+    match = _ROLE_ARN.match(role_arn or "")
+    return match.group(1) if match else None
+
+
+def kms_key_arn(key_id, resource_arn):
+    """The ARN of ``key_id`` (a key ARN, or a bare key id in the account and region of
+    ``resource_arn``); None for AWS-managed aliases (``alias/aws/ssm``: ECS needs no kms:Decrypt)
+    and for nothing given."""
+    if not key_id or key_id.startswith("alias/aws/"):
+        return None
+    if key_id.startswith("arn:"):
+        return key_id
+    parts = resource_arn.split(":")
+    if len(parts) < 5 or key_id.startswith("alias/"):
+        return None
+    return "arn:%s:kms:%s:%s:key/%s" % (parts[1], parts[3], parts[4], key_id)

@@ -68,6 +68,17 @@ options:
       cluster:
         description: The cluster of this service (default O(cluster)).
         type: str
+      task_definition:
+        description: The task definition ARN this service must run (see O(task_definition)).
+        type: str
+  task_definition:
+    description:
+      - The task definition (ARN, as RV(monitoring.stack.ecs_collector_sidecar#module:task_definition_arn)
+        returns it) the service must run. A service running another one gets a new deployment
+        onto it, even when its recorded config hash is the wanted one; a service already running
+        it is left alone (unless its config hash differs).
+      - Without it, the service keeps its task definition.
+    type: str
   wait:
     description:
       - Wait for the new deployment to become stable before recording the rollout. Stable is
@@ -180,6 +191,14 @@ stable:
   description: True when the new deployment was seen stable; null when not looked at; false while pending.
   returned: without O(services)
   type: bool
+task_definition:
+  description: The wanted task definition (O(task_definition)), null when none was given.
+  returned: without O(services)
+  type: str
+previous_task_definition:
+  description: The task definition the service ran before this run.
+  returned: without O(services)
+  type: str
 pending:
   description: The rollout is recorded as pending (O(wait=false)), to be confirmed by the next run.
   returned: without O(services)
@@ -217,7 +236,8 @@ def run_bulk(module):
             problems.append("services[%s]: service: named more than once in cluster %s (items %d and %d)"
                             % (label, cluster, seen[(cluster, label)], index))
         seen[(cluster, label)] = index
-        items.append({"cluster": cluster, "service": label, "config_sha256": element["config_sha256"]})
+        items.append({"cluster": cluster, "service": label, "config_sha256": element["config_sha256"],
+                      "task_definition": element["task_definition"]})
     if params["wait_timeout"] < 1:
         problems.append("wait_timeout: must be at least 1 second")
     if problems:
@@ -247,6 +267,7 @@ def main():
         cluster=dict(type="str"),
         service=dict(type="str"),
         config_sha256=dict(type="str"),
+        task_definition=dict(type="str"),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=600),
         marker_tag_key=dict(type="str", default=MARKER_TAG, no_log=False),
@@ -254,10 +275,12 @@ def main():
             service=dict(type="str", required=True),
             config_sha256=dict(type="str", required=True),
             cluster=dict(type="str"),
+            task_definition=dict(type="str"),
         )),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True,
-                              mutually_exclusive=[["services", "service"], ["services", "config_sha256"]],
+                              mutually_exclusive=[["services", "service"], ["services", "config_sha256"],
+                                                  ["services", "task_definition"]],
                               required_one_of=[["service", "services"]],
                               required_by={"service": ["cluster", "config_sha256"]})
     params = module.params
@@ -274,12 +297,17 @@ def main():
     rollout = EcsRollout(client, check_mode=module.check_mode, tag_key=params["marker_tag_key"])
     try:
         changed, result = rollout.ensure(params["cluster"], params["service"], params["config_sha256"],
-                                         wait=params["wait"], wait_timeout=params["wait_timeout"])
+                                         wait=params["wait"], wait_timeout=params["wait_timeout"],
+                                         task_definition=params["task_definition"])
     except RolloutError as exc:
         module.fail_json(msg=to_native(exc))
     if module._diff:
-        result["diff"] = {"before": {"config_sha256": result["previous_config_sha256"]},
-                          "after": {"config_sha256": params["config_sha256"] if changed else result["previous_config_sha256"]},
+        before = {"config_sha256": result["previous_config_sha256"]}
+        after = {"config_sha256": params["config_sha256"]}
+        if params["task_definition"]:
+            before["task_definition"] = result["previous_task_definition"]
+            after["task_definition"] = params["task_definition"]
+        result["diff"] = {"before": before, "after": after if changed else before,
                           "before_header": result["service_arn"], "after_header": result["service_arn"]}
     module.exit_json(changed=changed, **result)
 

@@ -167,6 +167,7 @@ NEEDS = {
     "amp_rule_groups_namespace": {"boto3", "botocore", "yaml"},
     "amp_workspace": {"boto3", "botocore"},
     "doctor": {"promql_parser", "yaml"},
+    "ecs_collector_sidecar": {"boto3", "botocore"},
     "ecs_rollout": {"boto3", "botocore"},
     "grafana_dashboard": {"promql_parser"},
     "grafana_dashboards": {"promql_parser"},
