@@ -132,8 +132,8 @@ notes:
     or C(s3:GetObject) (C(HeadObject)) on the config.
   - In check mode a config that does not exist yet (its M(monitoring.stack.otel_config) task also ran
     in check mode) is a warning, not an error; the policy then has no C(kms:Decrypt) statement.
-  - Tested against moto (ECS task definitions, SSM, S3, IAM); the throttled-register path with
-    botocore's Stubber.
+  - Tested against moto (ECS task definitions, SSM, S3, IAM). AWS calls go through the collection's
+    retrying client (throttling retried with backoff), the one the other AWS modules use.
 seealso:
   - module: monitoring.stack.otel_config
   - module: monitoring.stack.ecs_rollout

@@ -13,7 +13,7 @@ import hashlib
 import pytest
 
 from tests.support.playbook import run_playbook
-from tests.support.role_preflight import CasesByRole, RolePreflight, case_id
+from tests.support.role_preflight import CasesByRole, case_id
 
 CASES = {
     "node_exporter": [
