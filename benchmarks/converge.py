@@ -132,7 +132,8 @@ def summary(seconds, report):
     tasks = [task for play_ in report["plays"] for task in play_["tasks"] if NAME in task["hosts"]]
     ran = [task for task in tasks if not task["hosts"][NAME].get("skipped")]
     return {"seconds": seconds, "tasks": len(tasks), "ran": len(ran), "changed": report["stats"][NAME]["changed"],
-            "slowest": sorted(((_task_seconds(task), task["task"]["name"]) for task in ran), reverse=True)[:12]}
+            "slowest": sorted(((_task_seconds(task), task["task"]["name"]) for task in ran), reverse=True)[:12],
+            "ran_names": [task["task"]["name"] for task in ran]}
 
 
 def main():
@@ -165,6 +166,9 @@ def main():
     print("slowest tasks of the re-run (seconds):")
     for seconds, name in rerun["slowest"]:
         print("  %6.2f  %s" % (seconds, name))
+    print("every task the re-run ran, in order:")
+    for name in rerun["ran_names"]:
+        print("  %s" % name)
     if rerun["changed"] != 0:
         raise SystemExit("the re-run changed %d tasks: not idempotent" % rerun["changed"])
 
