@@ -19,7 +19,7 @@ options:
     type: dict
     required: true
   kind:
-    description: C(user), C(group), C(path), C(listing) or C(unit).
+    description: C(user), C(group), C(path), C(listing), C(unit) or C(set).
     type: str
     required: true
   name:

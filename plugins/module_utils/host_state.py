@@ -23,7 +23,7 @@ import stat
 
 
 def state_key(kind, name):
-    """The key of one item in the result: user:NAME, group:NAME, path:PATH, listing:PATH, unit:NAME."""
+    """The key of one item in the result: user:NAME, group:NAME, path:PATH, listing:PATH, unit:NAME, set:NAME."""
     return "%s:%s" % (kind, name)
 
 
@@ -217,22 +217,30 @@ def compare(spec, show_unit):
     """Compare every item of SPEC; show_unit(name) returns `systemctl show` output of a unit.
 
     Returns {"in_sync": {key: bool}, "drift": [reason, ...]}; an item that appears twice is in
-    sync only when both of its specs are.
+    sync only when both of its specs are. Each set (spec["sets"], {name: [key, ...]}, plus every
+    item that names it in its own "sets") adds set:NAME, in sync when every key in it is.
     """
     in_sync, drift = {}, []
+    sets = {name: list(keys) for name, keys in (spec.get("sets") or {}).items()}
 
-    def record(key, reasons):
+    def record(key, reasons, item=None):
         in_sync[key] = in_sync.get(key, True) and not reasons
         drift.extend(reasons)
+        for name in (item or {}).get("sets") or []:
+            sets.setdefault(name, []).append(key)
 
     for name in spec.get("groups") or []:
         record(state_key("group", name), group_drift(name))
     for user in spec.get("users") or []:
-        record(state_key("user", user["name"]), user_drift(user))
+        record(state_key("user", user["name"]), user_drift(user), user)
     for path in spec.get("paths") or []:
-        record(state_key("path", path["path"]), path_drift(path))
+        record(state_key("path", path["path"]), path_drift(path), path)
     for listing in spec.get("listings") or []:
-        record(state_key("listing", listing["path"]), listing_drift(listing))
+        record(state_key("listing", listing["path"]), listing_drift(listing), listing)
     for unit in spec.get("units") or []:
-        record(state_key("unit", unit["name"]), unit_drift(unit, parse_unit_properties(show_unit(unit["name"]))))
+        record(state_key("unit", unit["name"]), unit_drift(unit, parse_unit_properties(show_unit(unit["name"]))), unit)
+    # A set is in sync when every item it names is: a whole task file can then be skipped. A
+    # name no item has (a typo, an item left out) makes the set drift, and so does an empty set.
+    for name, keys in sets.items():
+        in_sync[state_key("set", name)] = bool(keys) and all(in_sync.get(key) is True for key in keys)
     return {"in_sync": in_sync, "drift": drift}

@@ -53,6 +53,11 @@ options:
       home:
         description: Home directory.
         type: str
+      sets:
+        description: Names of the sets (see I(sets)) this item belongs to.
+        type: list
+        elements: str
+        default: []
   paths:
     description: Files and directories.
     type: list
@@ -85,6 +90,11 @@ options:
       same_as:
         description: A file whose content the file must have (a copy with C(remote_src)).
         type: path
+      sets:
+        description: Names of the sets (see I(sets)) this item belongs to.
+        type: list
+        elements: str
+        default: []
   listings:
     description: Directories that must hold no entry other than the ones named (a find and remove pair).
     type: list
@@ -105,6 +115,11 @@ options:
         type: list
         elements: str
         default: []
+      sets:
+        description: Names of the sets (see I(sets)) this item belongs to.
+        type: list
+        elements: str
+        default: []
   units:
     description: Systemd units as M(ansible.builtin.systemd_service) leaves them.
     type: list
@@ -121,6 +136,18 @@ options:
       state:
         description: C(started) or C(stopped); any other state always acts, so it is drift.
         type: str
+      sets:
+        description: Names of the sets (see I(sets)) this item belongs to.
+        type: list
+        elements: str
+        default: []
+  sets:
+    description:
+      - Named sets of items, each a list of keys of the result (C(path:/etc/prometheus), C(unit:prometheus.service));
+        an item's own I(sets) adds it to those sets. C(set:NAME) is in sync when every key in it is, so
+        that a whole task file can be skipped; a key that no item has, or an empty set, makes the set drift.
+    type: dict
+    default: {}
 extends_documentation_fragment:
   - monitoring.stack.attributes.check_only
   - monitoring.stack.attributes.platform_posix
@@ -163,7 +190,7 @@ scope:
   type: str
   sample: prometheus
 in_sync:
-  description: For each item, C(KIND:NAME) (C(user:), C(group:), C(path:), C(listing:), C(unit:)), whether it is in sync.
+  description: For each item and set, C(KIND:NAME) (C(user:), C(group:), C(path:), C(listing:), C(unit:), C(set:)), whether it is in sync.
   returned: always
   type: dict
   sample: {"path:/etc/prometheus/prometheus.yml": true, "unit:prometheus.service": false}
@@ -191,6 +218,7 @@ def main():
                 groups=dict(type="list", elements="str", default=[]),
                 shell=dict(type="str"),
                 home=dict(type="str"),
+                sets=dict(type="list", elements="str", default=[]),
             )),
             paths=dict(type="list", elements="dict", default=[], options=dict(
                 path=dict(type="path", required=True),
@@ -200,16 +228,20 @@ def main():
                 mode=dict(type="str"),
                 checksum=dict(type="str", no_log=True),
                 same_as=dict(type="path"),
+                sets=dict(type="list", elements="str", default=[]),
             )),
             listings=dict(type="list", elements="dict", default=[], options=dict(
                 path=dict(type="path", required=True),
                 patterns=dict(type="list", elements="str", default=[]),
                 keep=dict(type="list", elements="str", default=[]),
+                sets=dict(type="list", elements="str", default=[]),
             )),
+            sets=dict(type="dict", default={}),
             units=dict(type="list", elements="dict", default=[], options=dict(
                 name=dict(type="str", required=True),
                 enabled=dict(type="bool"),
                 state=dict(type="str"),
+                sets=dict(type="list", elements="str", default=[]),
             )),
         ),
         supports_check_mode=True,

@@ -192,3 +192,23 @@ def test_compare_ands_items_and_the_filter_reads_scope(config):
     assert in_sync(result, "path", "/not/probed", "alertmanager") is False
     assert in_sync(dict(result, skipped=True), "group", MY_GROUP, "alertmanager") is False
     assert in_sync({}, "group", MY_GROUP, "alertmanager") is False
+
+
+def test_a_set_is_in_sync_only_when_every_key_is(config):
+    spec = {"paths": [config], "groups": [MY_GROUP, "ms-no-such-group"],
+            "sets": {"install": ["group:" + MY_GROUP, "path:" + config["path"]],
+                     "broken": ["group:" + MY_GROUP, "group:ms-no-such-group"],
+                     "typo": ["path:/not/probed"], "empty": []}}
+    found = compare(spec, lambda name: "")["in_sync"]
+    assert (found["set:install"], found["set:broken"], found["set:typo"], found["set:empty"]) == (True, False, False, False)
+    os.chmod(config["path"], 0o600)
+    assert compare(spec, lambda name: "")["in_sync"]["set:install"] is False
+
+
+def test_items_join_sets_by_name(config, tmp_path):
+    other = dict(config, path=str(tmp_path / "missing.yml"), sets=["configure"])
+    spec = {"paths": [dict(config, sets=["configure"])], "listings": [{"path": str(tmp_path), "keep": [
+        os.path.basename(config["path"])], "sets": ["configure"]}]}
+    assert compare(spec, lambda name: "")["in_sync"]["set:configure"] is True
+    spec["paths"].append(other)
+    assert compare(spec, lambda name: "")["in_sync"]["set:configure"] is False
