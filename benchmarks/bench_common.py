@@ -81,8 +81,8 @@ def print_table(title, floor, rows):
     print(title)
     print("%-34s %10s %7s %6s %8s %9s" % ("run", "wall time", "tasks", "ran", "changed", "x floor"))
     for label, row in [("floor: %d debug tasks, verbosity 3" % FLOOR_TASKS, floor)] + list(rows):
-        print("%-34s %9.1fs %7d %6d %8d %9.2f" % (label, row["seconds"], row["tasks"], row["ran"], row["changed"],
-                                                 row["seconds"] / floor["seconds"]))
+        ratio = row["seconds"] / floor["seconds"]
+        print("%-34s %9.1fs %7d %6d %8d %9.2f" % (label, row["seconds"], row["tasks"], row["ran"], row["changed"], ratio))
 
 
 def print_profile(label, row):
