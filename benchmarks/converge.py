@@ -19,14 +19,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
+import os
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import (  # noqa: E402  pylint: disable=wrong-import-position
+    REPO, docker, floor_playbook, play, print_profile, print_table, summary, testhosts_up)
+
 NAME = "ms-prom-bench"
 IMAGE = os.environ.get("MOLECULE_IMAGE", "monitoring-stack/debian-systemd:bookworm")
 
@@ -39,22 +42,13 @@ PLAYBOOK = """---
     - role: monitoring.stack.alertmanager
     - role: monitoring.stack.prometheus
 """
-FLOOR_TASKS = 126
-FLOOR = "---\n- name: The floor\n  hosts: monitoring\n  gather_facts: false\n  tasks:\n" + "".join(
-    "    - name: Debug %d\n      ansible.builtin.debug:\n        msg: floor\n        verbosity: 3\n" % n
-    for n in range(FLOOR_TASKS))
+FLOOR = floor_playbook("monitoring")
 PING = "---\n- name: One remote call\n  hosts: monitoring\n  gather_facts: false\n  tasks:\n" \
        "    - name: Ping\n      ansible.builtin.ping:\n"
 
 
-def docker(*args, check=True, timeout=120):
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout)
-
-
 def start_host():
-    out = subprocess.run([str(REPO / "tests/hosts/testhosts.sh"), "up"], capture_output=True, text=True,
-                         check=True, timeout=900)
-    os.environ["DOCKER_HOST"] = out.stdout.strip().splitlines()[-1]
+    testhosts_up()
     docker("rm", "-f", NAME, check=False)
     docker("run", "-d", "--name", NAME, "--cgroupns", "private", "--cap-add", "SYS_ADMIN",
            "--security-opt", "seccomp=unconfined", "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp",
@@ -99,42 +93,6 @@ def write_inventory(workdir, address, method, archives):
     return inventory
 
 
-def play(workdir, inventory, name, text):
-    """Run one playbook; (seconds, report of the JSON callback)."""
-    playbook = Path(workdir) / name
-    playbook.write_text(text)
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-               ANSIBLE_NOCOLOR="1", ANSIBLE_PIPELINING="true")
-    start = time.monotonic()
-    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory),
-                           str(playbook)], cwd=str(REPO), env=env, capture_output=True, text=True, timeout=1200,
-                          check=False)
-    seconds = time.monotonic() - start
-    report = json.loads(proc.stdout[proc.stdout.index("{"):])
-    if proc.returncode != 0:
-        raise SystemExit("%s failed (rc=%s): %s" % (name, proc.returncode, json.dumps(report.get("stats"))))
-    return seconds, report
-
-
-def _timestamp(text):
-    """Seconds of the JSON callback's ISO time (2026-12-02T19:50:01.123456Z); only differences matter."""
-    return time.mktime(time.strptime(text[:19], "%Y-%m-%dT%H:%M:%S")) + float("0" + text[19:26].rstrip("Z"))
-
-
-def _task_seconds(task):
-    duration = task["task"].get("duration") or {}
-    if not duration.get("start") or not duration.get("end"):
-        return 0.0
-    return _timestamp(duration["end"]) - _timestamp(duration["start"])
-
-
-def summary(seconds, report):
-    tasks = [task for play_ in report["plays"] for task in play_["tasks"] if NAME in task["hosts"]]
-    ran = [task for task in tasks if not task["hosts"][NAME].get("skipped")]
-    return {"seconds": seconds, "tasks": len(tasks), "ran": len(ran), "changed": report["stats"][NAME]["changed"],
-            "slowest": sorted(((_task_seconds(task), task["task"]["name"]) for task in ran), reverse=True)[:12]}
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--address", default="127.0.0.33", help="loopback address the services listen on")
@@ -147,24 +105,17 @@ def main():
         with tempfile.TemporaryDirectory(prefix="ms-bench-") as workdir:
             archives = local_archives(workdir) if args.method == "local" else {}
             inventory = write_inventory(workdir, args.address, args.method, archives)
-            floor = summary(*play(workdir, inventory, "floor.yml", FLOOR))
-            ping = summary(*play(workdir, inventory, "ping.yml", PING))
-            fresh = summary(*play(workdir, inventory, "converge.yml", PLAYBOOK))
-            rerun = summary(*play(workdir, inventory, "converge.yml", PLAYBOOK))
+            floor = summary(*play(workdir, inventory, "floor.yml", FLOOR), [NAME])
+            ping = summary(*play(workdir, inventory, "ping.yml", PING), [NAME])
+            fresh = summary(*play(workdir, inventory, "converge.yml", PLAYBOOK), [NAME])
+            rerun = summary(*play(workdir, inventory, "converge.yml", PLAYBOOK), [NAME])
     finally:
         if not args.keep:
             docker("rm", "-f", NAME, check=False)
-    print("monitoring host: node_exporter + alertmanager + prometheus, method %s, pipelining on" % args.method)
-    print("%-34s %10s %7s %6s %8s %9s" % ("run", "wall time", "tasks", "ran", "changed", "x floor"))
-    rows = (("floor: %d debug tasks, verbosity 3" % FLOOR_TASKS, floor), ("one remote call (ping play)", ping),
-            ("fresh converge", fresh), ("idempotent re-run", rerun))
-    for label, row in rows:
-        ratio = row["seconds"] / floor["seconds"]
-        print("%-34s %9.1fs %7d %6d %8d %9.2f" % (label, row["seconds"], row["tasks"], row["ran"], row["changed"], ratio))
+    print_table("monitoring host: node_exporter + alertmanager + prometheus, method %s, pipelining on" % args.method,
+                floor, (("one remote call (ping play)", ping), ("fresh converge", fresh), ("idempotent re-run", rerun)))
     print("%-34s %10.2f" % ("ratio re-run / fresh", rerun["seconds"] / fresh["seconds"]))
-    print("slowest tasks of the re-run (seconds):")
-    for seconds, name in rerun["slowest"]:
-        print("  %6.2f  %s" % (seconds, name))
+    print_profile("re-run", rerun)
     if rerun["changed"] != 0:
         raise SystemExit("the re-run changed %d tasks: not idempotent" % rerun["changed"])
 

@@ -171,6 +171,7 @@ NEEDS = {
     "ecs_rollout": {"boto3", "botocore"},
     "grafana_dashboard": {"promql_parser"},
     "grafana_dashboards": {"promql_parser"},
+    "host_state": set(),
     "grafana_datasource": set(),
     "grafana_folder": set(),
     "grafana_service_account": set(),
