@@ -20,19 +20,21 @@ from tests.support.playbook import REPO
 BIN = Path(sys.executable).parent
 MODULES = sorted(p.stem for p in (REPO / "plugins" / "modules").glob("*.py"))
 
-# What each module supports, as its code does (check mode everywhere; the doctor and the
-# inventory check only read and return no diff).
+# What each module supports, as its code does (check mode everywhere; the doctor, the
+# inventory check and host_state only read and return no diff).
 EXPECTED = {
     "amp_alertmanager_definition": ("full", "aws", "monitoring.stack.aws"),
     "amp_rule_groups_namespace": ("full", "aws", "monitoring.stack.aws"),
     "amp_workspace": ("full", "aws", "monitoring.stack.aws"),
     "doctor": ("none", "posix", None),
+    "ecs_collector_sidecar": ("full", "aws", "monitoring.stack.aws"),
     "ecs_rollout": ("full", "aws", "monitoring.stack.aws"),
     "grafana_dashboard": ("full", "all", "monitoring.stack.grafana"),
     "grafana_dashboards": ("full", "all", "monitoring.stack.grafana"),
     "grafana_datasource": ("full", "all", "monitoring.stack.grafana"),
     "grafana_folder": ("full", "all", "monitoring.stack.grafana"),
     "grafana_service_account": ("full", "all", "monitoring.stack.grafana"),
+    "host_state": ("none", "posix", None),
     "inventory_check": ("none", "posix", None),
     "otel_config": ("full", "aws", "monitoring.stack.aws"),
 }
