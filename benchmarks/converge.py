@@ -64,6 +64,17 @@ def start_host():
         raise SystemExit("test host did not boot within 60 s: %s" % state)
 
 
+def give_debian_templates():
+    """The local archives hold this machine's Debian alertmanager, which Debian patches to read
+    default.tmpl and email.tmpl from /usr/share/prometheus/alertmanager (upstream embeds them);
+    without them it exits and systemd restarts it over and over, as the Molecule line mirror
+    explains. Copied before the timed plays, as the package would have put them there."""
+    source = Path("/usr/share/prometheus/alertmanager")
+    docker("exec", NAME, "mkdir", "-p", str(source))
+    for name in ("default.tmpl", "email.tmpl"):
+        docker("cp", str(source / name), "%s:%s" % (NAME, source / name))
+
+
 def local_archives(workdir):
     """Archives in the upstream layout of the machine's own binaries, for the local method."""
     archives = {}
@@ -104,6 +115,8 @@ def main():
     try:
         with tempfile.TemporaryDirectory(prefix="ms-bench-") as workdir:
             archives = local_archives(workdir) if args.method == "local" else {}
+            if args.method == "local":
+                give_debian_templates()
             inventory = write_inventory(workdir, args.address, args.method, archives)
             floor = summary(*play(workdir, inventory, "floor.yml", FLOOR), [NAME])
             ping = summary(*play(workdir, inventory, "ping.yml", PING), [NAME])

@@ -81,10 +81,10 @@ class FaultyGrafana(GrafanaStandIn):
         self.tokens[S["grafana_token"]] = {"org": 1, "role": "Admin"}
         self.fail_writes = False
 
-    def _route(self, org, method, path, query, body):
+    def _route(self, org, method, path, query, body, identity=None):
         if self.fail_writes and method in ("POST", "PUT", "DELETE"):
             fail(500, "Internal Server Error", traceID="")
-        return super()._route(org, method, path, query, body)
+        return super()._route(org, method, path, query, body, identity)
 
 
 @pytest.fixture(scope="module")
