@@ -383,13 +383,19 @@ class GrafanaStandIn:
         record.update({"uid": uid, "dashboard": dash, "folderUid": folder_uid, "updated": _now(), "message": message})
         org.dashboards[uid] = record
 
-    def apis_create_dashboard(self, org, body, namespace, **_kw):
-        metadata, folder_uid, spec = self._apis_body(body)
+    @staticmethod
+    def _apis_new_name(org, metadata):
+        """metadata.name, else generateName plus a suffix (a create needs one of the two)."""
         uid = metadata.get("name") or ""
         if not uid:
             if not metadata.get("generateName"):
                 k8s_fail(400, "BadRequest", "metadata.name or metadata.generateName is required")
             uid = "%s%012x" % (metadata["generateName"], org.new_id())
+        return uid
+
+    def apis_create_dashboard(self, org, body, namespace, **_kw):
+        metadata, folder_uid, spec = self._apis_body(body)
+        uid = self._apis_new_name(org, metadata)
         if uid in org.dashboards:
             k8s_fail(409, "AlreadyExists", 'dashboards.dashboard.grafana.app "%s" already exists' % uid)
         record = {"id": org.new_id(), "version": 1, "created": _now()}
@@ -442,11 +448,7 @@ class GrafanaStandIn:
 
     def apis_create_folder(self, org, body, namespace, **_kw):
         metadata, parent, spec = self._apis_body(body)
-        uid = metadata.get("name") or ""
-        if not uid:
-            if not metadata.get("generateName"):
-                k8s_fail(400, "BadRequest", "metadata.name or metadata.generateName is required")
-            uid = "%s%012x" % (metadata["generateName"], org.new_id())
+        uid = self._apis_new_name(org, metadata)
         if uid in org.folders:
             k8s_fail(409, "AlreadyExists", 'folders.folder.grafana.app "%s" already exists' % uid)
         legacy = {"uid": uid, "title": spec.get("title"), "description": spec.get("description")}

@@ -6,6 +6,7 @@ the playbook runs with the ansible.posix.json callback and this module parses it
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -55,6 +56,23 @@ class PlaybookResult:
     def __repr__(self):
         return "PlaybookResult(rc=%s, stats=%s, failures=%s, stderr=%s)" % (
             self.rc, self.stats, self.failures(), self.stderr[-2000:])
+
+
+@contextlib.contextmanager
+def fresh_testhosts(inventory, docker_host):
+    """The hosts of ``inventory``'s testhosts group as fresh systemd containers
+    (playbooks/testhosts.yml) for the duration of the block; yields the environment that reaches
+    them. A host left over from an interrupted run is removed first: it would not be fresh."""
+    env = dict(os.environ, DOCKER_HOST=docker_host)
+    play = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory),
+            str(REPO / "playbooks" / "testhosts.yml")]
+    absent = play + ["-e", "testhosts_state=absent"]
+    subprocess.run(absent, cwd=REPO, env=env, check=False, capture_output=True, timeout=300)
+    subprocess.run(play, cwd=REPO, env=env, check=True, capture_output=True, timeout=600)
+    try:
+        yield env
+    finally:
+        subprocess.run(absent, cwd=REPO, env=env, check=False, capture_output=True, timeout=300)
 
 
 def run_steps(playbook, play_of, steps, name):

@@ -11,13 +11,12 @@ that the probe named each drift, and that the host is repaired (a third run chan
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
-from tests.support.playbook import REPO, run_playbook
+from tests.support.playbook import REPO, fresh_testhosts, run_playbook
 
 pytestmark = pytest.mark.slow
 
@@ -51,15 +50,8 @@ def _host(testhosts, tmp_path):
     inventory.write_text(json.dumps({"all": {"children": {
         "testhosts": {"hosts": {HOST: {}}}, "monitoring": {"hosts": {HOST: {}}},
         "alertmanager": {"hosts": {HOST: {}}}}, "vars": variables}}))
-    env = dict(os.environ, DOCKER_HOST=testhosts)
-    testhosts_play = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory),
-                      str(REPO / "playbooks" / "testhosts.yml")]
-    subprocess.run(testhosts_play + ["-e", "testhosts_state=absent"], cwd=REPO, env=env, check=False,
-                   capture_output=True, timeout=300)
-    subprocess.run(testhosts_play, cwd=REPO, env=env, check=True, capture_output=True, timeout=600)
-    yield inventory, env
-    subprocess.run(testhosts_play + ["-e", "testhosts_state=absent"], cwd=REPO, env=env, check=False,
-                   capture_output=True, timeout=300)
+    with fresh_testhosts(inventory, testhosts) as env:
+        yield inventory, env
 
 
 def converge(inventory, env):

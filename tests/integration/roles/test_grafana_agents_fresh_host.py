@@ -9,13 +9,10 @@ real Debian 12 container with systemd (tests/hosts/testhosts.sh), removed afterw
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.support.playbook import REPO, run_playbook
+from tests.support.playbook import fresh_testhosts, run_playbook
 
 pytestmark = pytest.mark.slow
 
@@ -32,16 +29,8 @@ def fresh_host(testhosts, tmp_path):
         "vars": {"ansible_connection": "community.docker.docker",
                  "ansible_python_interpreter": "/usr/bin/python3",
                  "ansible_docker_extra_args": "-H " + testhosts}}}))
-    env = dict(os.environ, DOCKER_HOST=testhosts)
-    playbook = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory),
-                str(REPO / "playbooks" / "testhosts.yml")]
-    # A host left over from an interrupted run would not be fresh.
-    subprocess.run(playbook + ["-e", "testhosts_state=absent"], cwd=REPO, env=env, check=False,
-                   capture_output=True, timeout=300)
-    subprocess.run(playbook, cwd=REPO, env=env, check=True, capture_output=True, timeout=600)
-    yield inventory, env
-    subprocess.run(playbook + ["-e", "testhosts_state=absent"], cwd=REPO, env=env, check=False,
-                   capture_output=True, timeout=300)
+    with fresh_testhosts(inventory, testhosts) as env:
+        yield inventory, env
 
 
 def test_check_mode_on_a_fresh_host_succeeds(fresh_host):
