@@ -23,7 +23,8 @@ import stat
 
 
 def state_key(kind, name):
-    """The key of one item in the result: user:NAME, group:NAME, path:PATH, listing:PATH, unit:NAME, set:NAME."""
+    """The key of one item in the result: user:NAME, group:NAME, path:PATH, listing:PATH, unit:NAME,
+    package:NAME, set:NAME."""
     return "%s:%s" % (kind, name)
 
 
@@ -80,7 +81,7 @@ def _mode_drift(path, info, mode):
 def path_drift(spec):
     """Reasons why PATH is not in its desired state (empty: in sync).
 
-    spec: path, state (file, directory, exists, absent), owner, group, mode, checksum (SHA-1 of
+    spec: path, state (file, directory, exists, absent, masked), owner, group, mode, checksum (SHA-1 of
     the content a file must have), same_as (a file whose content it must have).
     """
     path, state = spec["path"], spec.get("state") or "file"
@@ -92,6 +93,15 @@ def path_drift(spec):
         return [] if info is None else ["%s: exists" % path]
     if info is None:
         return ["%s: does not exist" % path]
+    if state == "masked":
+        # As the install role masks a package's unit: a link to /dev/null, or a regular file (our
+        # own unit under the package's unit name), which the role leaves alone.
+        if stat.S_ISREG(info.st_mode):
+            return []
+        if stat.S_ISLNK(info.st_mode):
+            target = os.readlink(path)
+            return [] if target == "/dev/null" else ["%s: links to %s, not /dev/null" % (path, target)]
+        return ["%s: is neither a link to /dev/null nor a regular file" % path]
     if state == "directory" and not stat.S_ISDIR(info.st_mode):
         return ["%s: is not a directory" % path]
     if state == "file" and not stat.S_ISREG(info.st_mode):
@@ -172,6 +182,59 @@ def listing_drift(spec):
     return ["%s: holds %s, which is not wanted" % (path, n) for n in extra]
 
 
+def read_dpkg_status(admindir="/var/lib/dpkg"):
+    """The packages of dpkg's status file: {"packages": {name: [(architecture, status), ...]}}.
+
+    Strict: unapplied journal entries under updates/ (an interrupted dpkg run) make the file stale,
+    so then "error" is set and every package counts as drift.
+    """
+    status_path = os.path.join(admindir, "status")
+    try:
+        pending = [n for n in os.listdir(os.path.join(admindir, "updates")) if n.isdigit()]
+        with open(status_path, encoding="utf-8", errors="replace") as handle:
+            text = handle.read()
+    except OSError as error:
+        if error.errno in (errno.ENOENT, errno.ENOTDIR):
+            return {"error": "no dpkg database at %s" % admindir, "packages": {}}
+        raise
+    if pending:
+        return {"error": "dpkg has unapplied updates (%s/updates)" % admindir, "packages": {}}
+    packages = {}
+    for stanza in text.split("\n\n"):
+        fields = {}
+        for line in stanza.splitlines():
+            if line[:1] in (" ", "\t"):
+                continue  # a continuation line of a multi-line field
+            key, sep, value = line.partition(":")
+            if sep:
+                fields[key.strip()] = value.strip()
+        if "Package" in fields:
+            packages.setdefault(fields["Package"], []).append((fields.get("Architecture", ""), fields.get("Status", "")))
+    return {"error": None, "packages": packages}
+
+
+def _is_installed(status):
+    words = status.split()
+    return len(words) == 3 and words[0] in ("install", "hold") and words[1] == "ok" and words[2] == "installed"
+
+
+def package_drift(name, database):
+    """What `ansible.builtin.package: state=present` would change for NAME (NAME:ARCH for one architecture).
+
+    A name without an architecture is in sync when it is installed for any architecture.
+    """
+    if database.get("error"):
+        return ["package %s: %s, left to the task" % (name, database["error"])]
+    package, dummy, architecture = name.partition(":")
+    entries = [(arch, status) for arch, status in database["packages"].get(package, [])
+               if not architecture or arch == architecture]
+    if any(_is_installed(status) for dummy, status in entries):
+        return []
+    if not entries or all(status.endswith(" not-installed") for dummy, status in entries):
+        return ["package %s: is not installed" % name]
+    return ["package %s: is %s, not installed" % (name, "; ".join(status for dummy, status in entries))]
+
+
 UNIT_PROPERTIES = ("LoadState", "ActiveState", "UnitFileState", "NeedDaemonReload")
 
 
@@ -239,6 +302,10 @@ def compare(spec, show_unit):
         record(state_key("listing", listing["path"]), listing_drift(listing), listing)
     for unit in spec.get("units") or []:
         record(state_key("unit", unit["name"]), unit_drift(unit, parse_unit_properties(show_unit(unit["name"]))), unit)
+    if spec.get("packages"):
+        database = read_dpkg_status(spec.get("dpkg_admindir") or "/var/lib/dpkg")
+        for package in spec["packages"]:
+            record(state_key("package", package["name"]), package_drift(package["name"], database), package)
     # A set is in sync when every item it names is: a whole task file can then be skipped. A
     # name no item has (a typo, an item left out) makes the set drift, and so does an empty set.
     for name, keys in sets.items():

@@ -10,7 +10,7 @@ module: host_state
 short_description: Say in one call which parts of a host are already in their desired state
 version_added: 0.1.0
 description:
-  - Reads users, groups, paths, directory contents and systemd units, and returns for each item
+  - Reads users, groups, paths, directory contents, systemd units and installed packages (dpkg), and returns for each item
     whether it is exactly what the task that manages it would leave. The roles run it once and skip
     every task whose item is in sync; a task whose item drifted runs as before and repairs it.
   - Strict by design. Anything not positively known to be in the desired state counts as drift
@@ -72,8 +72,9 @@ options:
         description:
           - C(file) a regular file, C(directory), C(absent), or C(exists) (anything, links
             followed, as C(creates) tests it).
+          - C(masked) a link to C(/dev/null) or a regular file, as the install role leaves a package's unit.
         type: str
-        choices: [file, directory, exists, absent]
+        choices: [file, directory, exists, absent, masked]
         default: file
       owner:
         description: Owner name or uid.
@@ -141,6 +142,25 @@ options:
         type: list
         elements: str
         default: []
+  packages:
+    description:
+      - Packages as M(ansible.builtin.package) with C(state=present) leaves them, read from dpkg's status
+        file (C(NAME) for any architecture, C(NAME:ARCH) for one). Only the status C(installed) with the
+        wanted state C(install) or C(hold) is in sync; unpacked, half-configured or removed packages, a host
+        without a dpkg database, and unapplied dpkg journal entries are drift.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Package name.
+        type: str
+        required: true
+      sets:
+        description: Names of the sets (see I(sets)) this item belongs to.
+        type: list
+        elements: str
+        default: []
   sets:
     description:
       - Named sets of items, each a list of keys of the result (C(path:/etc/prometheus), C(unit:prometheus.service));
@@ -190,7 +210,7 @@ scope:
   type: str
   sample: prometheus
 in_sync:
-  description: For each item and set, C(KIND:NAME) (C(user:), C(group:), C(path:), C(listing:), C(unit:), C(set:)), whether it is in sync.
+  description: For each item and set, C(KIND:NAME) (C(user:), C(group:), C(path:), C(listing:), C(unit:), C(package:), C(set:)), whether it is in sync.
   returned: always
   type: dict
   sample: {"path:/etc/prometheus/prometheus.yml": true, "unit:prometheus.service": false}
@@ -222,7 +242,7 @@ def main():
             )),
             paths=dict(type="list", elements="dict", default=[], options=dict(
                 path=dict(type="path", required=True),
-                state=dict(type="str", default="file", choices=["file", "directory", "exists", "absent"]),
+                state=dict(type="str", default="file", choices=["file", "directory", "exists", "absent", "masked"]),
                 owner=dict(type="str"),
                 group=dict(type="str"),
                 mode=dict(type="str"),
@@ -237,6 +257,10 @@ def main():
                 sets=dict(type="list", elements="str", default=[]),
             )),
             sets=dict(type="dict", default={}),
+            packages=dict(type="list", elements="dict", default=[], options=dict(
+                name=dict(type="str", required=True),
+                sets=dict(type="list", elements="str", default=[]),
+            )),
             units=dict(type="list", elements="dict", default=[], options=dict(
                 name=dict(type="str", required=True),
                 enabled=dict(type="bool"),

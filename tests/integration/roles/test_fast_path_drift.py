@@ -27,8 +27,8 @@ PLAY = [{"name": "monitoring host", "hosts": HOST, "gather_facts": True,
          "roles": [{"role": "monitoring.stack.%s" % product} for product in PRODUCTS]}]
 
 
-def docker_exec(env, script):
-    return subprocess.run(["docker", "exec", HOST, "sh", "-ec", script], env=env, capture_output=True, text=True,
+def docker_exec(env, script, host=HOST):
+    return subprocess.run(["docker", "exec", host, "sh", "-ec", script], env=env, capture_output=True, text=True,
                           check=True, timeout=120)
 
 
@@ -54,20 +54,20 @@ def _host(testhosts, tmp_path):
         yield inventory, env
 
 
-def converge(inventory, env):
-    result = run_playbook(PLAY, inventory=inventory, env={"DOCKER_HOST": env["DOCKER_HOST"],
-                                                          "ANSIBLE_PIPELINING": "true"})
-    assert result.rc == 0 and not result.failures(HOST), result
+def converge(inventory, env, play=None, host=HOST):
+    result = run_playbook(play or PLAY, inventory=inventory,
+                          env={"DOCKER_HOST": env["DOCKER_HOST"], "ANSIBLE_PIPELINING": "true"})
+    assert result.rc == 0 and not result.failures(host), result
     return result
 
 
-def changed_items(result):
+def changed_items(result, host=HOST):
     """(task name without its role, dest/path/name of the changed item or task) for every change.
 
     A task with no_log (the configs, which may hold secrets) shows no path: "" stands for it.
     """
     found = []
-    for name, res in result.results(HOST):
+    for name, res in result.results(host):
         for item in res.get("results") or [res]:
             if item.get("changed"):
                 found.append((name.split(" : ", 1)[-1],
@@ -75,8 +75,8 @@ def changed_items(result):
     return found
 
 
-def probe_drift(result):
-    return [reason for name, res in result.results(HOST) if "Read in one call the state on the host of " in name
+def probe_drift(result, host=HOST):
+    return [reason for name, res in result.results(host) if "Read in one call the state on the host of " in name
             for reason in res.get("drift", [])]
 
 

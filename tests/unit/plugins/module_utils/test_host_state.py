@@ -9,14 +9,18 @@ import grp
 import hashlib
 import os
 import pwd
+import shutil
+import subprocess
 
 import pytest
 
 from ansible_collections.monitoring.stack.plugins.module_utils.host_state import (
     compare,
     listing_drift,
+    package_drift,
     parse_unit_properties,
     path_drift,
+    read_dpkg_status,
     unit_drift,
     user_drift,
 )
@@ -212,3 +216,111 @@ def test_items_join_sets_by_name(config, tmp_path):
     assert compare(spec, lambda name: "")["in_sync"]["set:configure"] is True
     spec["paths"].append(other)
     assert compare(spec, lambda name: "")["in_sync"]["set:configure"] is False
+
+
+# Package states as dpkg writes them in its status file (dpkg-query(1), deb-status(5)): want,
+# error flag, status. Only "installed" with want install or hold is what `package: state=present`
+# leaves; every other status makes the package task run.
+DPKG_STANZAS = [
+    ("prometheus", "amd64", "install ok installed"),
+    ("prometheus-alertmanager", "amd64", "hold ok installed"),
+    ("prometheus-node-exporter", "amd64", "deinstall ok config-files"),
+    ("grafana", "amd64", "install ok half-configured"),
+    ("loki", "amd64", "install ok unpacked"),
+    ("alloy", "amd64", "install reinstreq half-installed"),
+    ("promtail", "amd64", "install ok triggers-pending"),
+    ("libc6", "amd64", "install ok installed"),
+    ("libc6", "i386", "deinstall ok not-installed"),
+]
+
+
+def write_dpkg_database(root, stanzas, updates=()):
+    (root / "updates").mkdir(parents=True)
+    (root / "info").mkdir()
+    (root / "available").write_text("")
+    for name in updates:
+        (root / "updates" / name).write_text("Package: loki\nStatus: install ok installed\n\n")
+    (root / "status").write_text("".join(
+        "Package: %s\nStatus: %s\nPriority: optional\nMaintainer: Debian <debian@example.org>\nArchitecture: %s\n"
+        "Version: 1.0-1\n%sDescription: test package\n multi-line description\n\n"
+        % (name, status, arch, "Triggers-Pending: ldconfig\n" if status.endswith("triggers-pending") else "")
+        for name, arch, status in stanzas))
+    return str(root)
+
+
+def dpkg_query_installed(admindir):
+    """The oracle: dpkg-query's own reading of the same database."""
+    out = subprocess.run(["dpkg-query", "--admindir=" + admindir, "-W", "-f",
+                          "${Package}:${Architecture} ${db:Status-Want} ${db:Status-Status}\n"],
+                         capture_output=True, text=True, check=True, timeout=60).stdout
+    found = set()
+    for line in out.splitlines():
+        name, want, status = line.split()
+        if want in ("install", "hold") and status == "installed":
+            found.add(name)
+    return found
+
+
+needs_dpkg = pytest.mark.skipif(shutil.which("dpkg-query") is None, reason="dpkg-query (the oracle) is not installed")
+
+
+@needs_dpkg
+def test_packages_agree_with_dpkg_query(tmp_path):
+    admindir = write_dpkg_database(tmp_path, DPKG_STANZAS)
+    names = sorted({stanza[0] for stanza in DPKG_STANZAS} | {"libc6:amd64", "libc6:i386", "not-there"})
+    expected = dpkg_query_installed(admindir)
+    for name in names:
+        wanted = any(item == name or item.split(":")[0] == name for item in expected) if ":" not in name \
+            else name in expected
+        reasons = package_drift(name, read_dpkg_status(admindir))
+        assert (reasons == []) is wanted, (name, reasons)
+    assert package_drift("prometheus-node-exporter", read_dpkg_status(admindir)) == [
+        "package prometheus-node-exporter: is deinstall ok config-files, not installed"]
+    assert package_drift("not-there", read_dpkg_status(admindir)) == ["package not-there: is not installed"]
+
+
+@needs_dpkg
+def test_packages_of_this_machine_agree_with_dpkg_query():
+    if not os.path.exists("/var/lib/dpkg/status"):
+        pytest.skip("this machine has no dpkg database")
+    statuses = read_dpkg_status("/var/lib/dpkg")
+    expected = dpkg_query_installed("/var/lib/dpkg")
+    assert expected, "dpkg-query listed no installed package"
+    for name in expected:
+        assert package_drift(name, statuses) == [], name
+        assert package_drift(name.split(":")[0], statuses) == [], name
+
+
+def test_pending_dpkg_updates_make_every_package_drift(tmp_path):
+    admindir = write_dpkg_database(tmp_path, DPKG_STANZAS, updates=["0001"])
+    assert package_drift("prometheus", read_dpkg_status(admindir)) == [
+        "package prometheus: dpkg has unapplied updates (%s/updates), left to the task" % admindir]
+
+
+def test_no_dpkg_database_is_drift(tmp_path):
+    assert package_drift("prometheus", read_dpkg_status(str(tmp_path / "none"))) == [
+        "package prometheus: no dpkg database at %s, left to the task" % (tmp_path / "none")]
+
+
+def test_masked_unit_path(tmp_path):
+    link = tmp_path / "prometheus.service"
+    spec = {"path": str(link), "state": "masked"}
+    assert path_drift(spec) == ["%s: does not exist" % link]
+    link.symlink_to("/dev/null")
+    assert path_drift(spec) == []
+    link.unlink()
+    link.symlink_to("/lib/systemd/system/prometheus.service")
+    assert path_drift(spec) == ["%s: links to /lib/systemd/system/prometheus.service, not /dev/null" % link]
+    link.unlink()
+    link.write_text("[Unit]\n")  # our own unit under the package's name stays
+    assert path_drift(spec) == []
+
+
+def test_compare_reads_packages_and_joins_sets(tmp_path):
+    admindir = write_dpkg_database(tmp_path / "dpkg", DPKG_STANZAS)
+    spec = {"packages": [{"name": "prometheus", "sets": ["package"]}], "dpkg_admindir": admindir}
+    assert compare(spec, lambda name: "")["in_sync"] == {"package:prometheus": True, "set:package": True}
+    spec["packages"].append({"name": "loki", "sets": ["package"]})
+    found = compare(spec, lambda name: "")
+    assert found["in_sync"]["set:package"] is False
+    assert found["drift"] == ["package loki: is install ok unpacked, not installed"]
