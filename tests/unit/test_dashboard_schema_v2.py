@@ -120,8 +120,9 @@ def test_non_prometheus_queries_left_alone_and_uids_remapped_in_grafana_upstream
     assert result["annotations"][2]["spec"]["query"]["datasource"] == {"name": "es-new"}
     assert result["variables"][0]["spec"]["query"]["datasource"] == {"name": "es-new"}
     assert result["variables"][1] == source["spec"]["variables"][1]  # ConstantVariable
-    # the Prometheus queries had no PromQL; the variable is still added for the Prometheus datasource
-    assert [v["spec"]["name"] for v in result["variables"]] == ["environment", "query_var_named", "non_query_var"]
+    # its Prometheus queries have no PromQL: as for classic JSON, no $environment variable is added
+    assert [v["spec"]["name"] for v in result["variables"]] == ["query_var_named", "non_query_var"]
+    assert notes == ["no Prometheus query: the $environment variable was not added"]
 
 
 def test_v2_refs_are_walked_like_classic_ones():
