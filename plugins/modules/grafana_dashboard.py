@@ -172,6 +172,7 @@ from ansible.module_utils.urls import open_url
 from ansible_collections.monitoring.stack.plugins.module_utils.common import MonitoringError, failure_message
 from ansible_collections.monitoring.stack.plugins.module_utils.dashboard_transforms import (
     DashboardError,
+    is_schema_v2,
     load_json,
     prepare_dashboard,
 )
@@ -222,6 +223,9 @@ def run(module):
         result = sync.delete_dashboard(uid)
         return result, notes
     source, name = load_source(module)
+    schema_v2 = is_schema_v2(source)
+    if schema_v2:  # refused here, before any other request, where this Grafana/api cannot carry v2
+        client.schema_v2_version()
     datasources = None
     if needs_datasources(source, params["datasource_uids"], params["resolve_inputs"], params["add_environment"]):
         datasources = api_call("list datasources", client.list_datasources)
@@ -232,7 +236,7 @@ def run(module):
                                     uid=params["uid"], report=notes)
     except DashboardError as exc:
         raise DashboardError("%s (source: %s)" % (exc, name))
-    stored = api_call("read dashboard %s" % desired["uid"], client.get_dashboard, desired["uid"]) or False
+    stored = api_call("read dashboard %s" % desired["uid"], client.get_dashboard, desired["uid"], schema_v2=schema_v2) or False
     folder_uid = params["folder_uid"] or ""
     stored_folder = ((stored or {}).get("meta") or {}).get("folderUid") or ""
     folder_changed = False

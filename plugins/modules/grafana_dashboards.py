@@ -171,6 +171,7 @@ from ansible_collections.monitoring.stack.plugins.module_utils.dashboard_transfo
     DashboardError,
     content_hash,
     dashboard_uid,
+    is_schema_v2,
     load_json,
     prepare_dashboard,
 )
@@ -285,6 +286,12 @@ def run(module):
         except (IOError, OSError) as exc:
             raise DashboardError("cannot read %s: %s" % (path, exc))
         loaded.append((path, parts, load_json(to_text(raw), path), raw))
+    v2_files = [path for path, _parts, src, _raw in loaded if is_schema_v2(src)]
+    if v2_files:  # refused before any other request where this Grafana/api cannot carry schema v2
+        try:
+            client.schema_v2_version()
+        except MonitoringError as exc:
+            raise MonitoringError(exc.action, "%s (files: %s)" % (exc.cause, ", ".join(v2_files)), exc.hint)
     datasources = None
     if any(needs_datasources(src, params["datasource_uids"], params["resolve_inputs"], params["add_environment"])
            for _p, _f, src, _r in loaded):
@@ -303,7 +310,7 @@ def run(module):
         stored = None
         notes = None
         if uid is not None and uid not in seen:
-            stored = api_call("read dashboard %s" % uid, client.get_dashboard, uid) or False
+            stored = api_call("read dashboard %s" % uid, client.get_dashboard, uid, schema_v2=is_schema_v2(source)) or False
             if stored:
                 folder_uid = sync.find_folder_path(split_folder_path(folder_path)) if folder_path else ""
                 notes = unchanged_by_marker(stored, source_fingerprint, folder_uid)
@@ -324,6 +331,10 @@ def run(module):
             raise DashboardError("%s and %s both have the uid %s" % (seen[desired["uid"]], path, desired["uid"]))
         seen[desired["uid"]] = path
         desired = with_managed_tag(desired, params["managed_tag"])
+        if is_schema_v2(desired):  # no extra top-level key in a v2 spec (its schema is closed): compared in full
+            entries.append({"path": path, "folder_path": folder_path, "uid": desired["uid"], "notes": notes,
+                            "stored": stored if desired["uid"] == uid else None, "desired": desired})
+            continue
         desired[SYNC_MARKER] = {"source": source_fingerprint, "content": content_hash(desired), "notes": list(notes)}
         entries.append({"path": path, "folder_path": folder_path, "uid": desired["uid"], "notes": notes,
                         "stored": stored if desired["uid"] == uid else None, "desired": desired})
