@@ -21,6 +21,11 @@ description:
   - Resolves the C(__inputs) of a dashboard exported "for sharing externally" (C(${DS_PROMETHEUS})...) to the
     server's datasource UIDs, remaps literal datasource UIDs, optionally adds an C($environment) variable and the
     matching filter to every PromQL query (parsed, not regex-replaced), drops tags, and sets a stable uid.
+  - 'Schema v2 dashboards (the C(dashboard.grafana.app/v2beta1) or C(/v2) resource, or its spec with C(elements) and
+    C(layout)) get the same transforms (datasource uids, C(__inputs), uid, tags, C($environment) in every PromQL query
+    and as a v2 QueryVariable) and are saved through C(/apis/dashboard.grafana.app/v2beta1) (Grafana 12) or C(/v2)
+    (Grafana 13). With O(api=legacy), or on a Grafana with only the legacy API, the task fails before any write
+    (with O(api=legacy) before any request). Classic JSON is never converted to v2.'
   - The module runs where the task runs (usually C(localhost)); O(path) is read there.
 author:
   - monitoring.stack contributors (!UNKNOWN)
@@ -48,7 +53,8 @@ options:
     description: URL to download the dashboard JSON from.
     type: str
   dashboard:
-    description: The dashboard model as a dictionary (for example C("{{ lookup('file', 'd.json') | from_json }}")).
+    description: The dashboard model as a dictionary (for example C("{{ lookup('file', 'd.json') | from_json }}")), classic
+      JSON or schema v2.
     type: dict
   uid:
     description:

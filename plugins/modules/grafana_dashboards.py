@@ -25,7 +25,11 @@ description:
     changes the content, so it is found and replaced as before; any other case (no key, other fingerprint, other
     folder) is transformed and compared in full. The key is left out of every compare and diff. Dashboards saved
     without it (by earlier versions or other tools) are not rewritten just to add it; they get it with their next
-    change.
+    change. Schema v2 dashboards do not get the key (their schema is closed); they are always transformed and compared
+    in full.
+  - Files may hold classic JSON or schema v2 dashboards, handled as in M(monitoring.stack.grafana_dashboard); when a
+    file is schema v2 and this Grafana or O(api) cannot carry it, the task fails before any other request, naming the
+    files.
   - All files are read, and those not provably unchanged transformed, before anything is written, so invalid JSON
     or an unresolvable datasource in one file fails the task with nothing written.
   - Every dashboard saved by this module carries the tag O(managed_tag). With O(prune=true), dashboards of the
