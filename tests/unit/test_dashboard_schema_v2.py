@@ -67,9 +67,9 @@ def test_environment_is_added_to_every_prometheus_query_of_a_grafana13_export():
         ("panel-2", "C"): "node_load15{%s}" % ENV,
     }
     # the same queries as classic JSON come out the same: one transform for both shapes
-    classic = {"title": "c", "panels": [{"title": name + ref, "datasource": {"type": "prometheus", "uid": "PBFA97CFB590B2093"},
-                                          "targets": [{"refId": ref, "expr": query["spec"]["expr"]}]}
-                                         for name, ref, query in queries(original)]}
+    panels = [{"title": name + ref, "datasource": {"type": "prometheus", "uid": "PBFA97CFB590B2093"},
+               "targets": [{"refId": ref, "expr": query["spec"]["expr"]}]} for name, ref, query in queries(original)]
+    classic = {"title": "c", "panels": panels}
     classic_exprs = [p["targets"][0]["expr"] for p in prepare_dashboard(classic, add_environment=True)["panels"]]
     assert classic_exprs == [exprs[key] for key in sorted(exprs, key=lambda k: (list(original["elements"]).index(k[0]), k[1]))]
     # the $environment query variable, typed like the dashboard's own queries

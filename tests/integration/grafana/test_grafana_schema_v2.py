@@ -173,8 +173,8 @@ def test_grafana_dashboard_v2_four_steps(playbook, grafana, tmp_path):
     grafana.created["dashboards"].add(uid)
     path = tmp_path / "vm01.json"
     path.write_text(FIXTURE.read_text(encoding="utf-8"), encoding="utf-8")
-    task = {"name": "t", "monitoring.stack.grafana_dashboard": dict(grafana.conn(), path=str(path), uid=uid,
-                                                                       add_environment=True)}
+    args = dict(grafana.conn(), path=str(path), uid=uid, add_environment=True)
+    task = {"name": "t", "monitoring.stack.grafana_dashboard": args}
     steps = [dict(task, name="t%d" % step, check_mode=check, diff=True)
              for step, check in enumerate((True, False, True, False), 1)]
     run = playbook(play(steps))
