@@ -174,6 +174,8 @@ def _remap_literal_uids(value, mapping):
             if key == "datasource":
                 if isinstance(item, dict) and item.get("uid") in mapping:
                     item = dict(item, uid=mapping[item["uid"]])
+                elif isinstance(item, dict) and "uid" not in item and item.get("name") in mapping:  # v2 DataQuery
+                    item = dict(item, name=mapping[item["name"]])
                 elif isinstance(item, str) and item in mapping:
                     item = mapping[item]
             out[key] = _remap_literal_uids(item, mapping)
@@ -211,7 +213,16 @@ def iter_datasource_refs(dashboard):
     name}, reference, annotation)``. A target's reference is its own, else its panel's (a target
     of a Mixed panel without one uses the default datasource). ``None`` stands for the default
     datasource. The doctor, the provisioning checks and the transforms all walk dashboards with it.
+
+    A schema v2 dashboard (resource or spec) is walked the same way through its own shapes: the
+    queries of its Panel elements, its QueryVariable / AdhocVariable variables and its annotations,
+    each reference given as ``{"type": <DataQuery group>, "uid": <datasource.name>}`` (v2_ref) and
+    each holder the object with the query text (the DataQuery ``spec``; a variable's own ``spec``).
+    v2 panels have no panel-level reference (none is yielded for them).
     """
+    if is_schema_v2(dashboard):
+        yield from _iter_v2_refs(v2_spec(dashboard))
+        return
     for panel in all_panels(dashboard):
         panel_ref = panel.get("datasource")
         yield {"panel": _title(panel)}, panel_ref, None
@@ -228,6 +239,59 @@ def iter_datasource_refs(dashboard):
     for annotation in section_list(dashboard, "annotations"):
         if isinstance(annotation, dict):
             yield {"annotation": annotation.get("name")}, annotation.get("datasource"), annotation
+
+
+def v2_spec(dashboard):
+    """The spec of a schema v2 resource ({apiVersion, kind, metadata, spec}), or the spec itself."""
+    if str(dashboard.get("apiVersion") or "").startswith("dashboard.grafana.app/v2") and isinstance(dashboard.get("spec"), dict):
+        return dashboard["spec"]
+    return dashboard
+
+
+def _v2_items(spec, key):
+    items = spec.get(key)
+    return [item for item in items if isinstance(item, dict) and isinstance(item.get("spec"), dict)] \
+        if isinstance(items, list) else []
+
+
+def v2_ref(query, fallback=None):
+    """A v2 DataQuery's datasource as a classic ``{type, uid}`` reference (None when it names
+    neither). v2beta1/v2: ``group`` is the plugin type, ``datasource.name`` the uid; v2alpha1 put the
+    type in ``kind`` and the reference (``{type, uid}``) beside the query (``fallback``)."""
+    query = query if isinstance(query, dict) else {}
+    ds_type = query.get("group") or (query.get("kind") if query.get("kind") not in (None, "", "DataQuery") else None)
+    source = query.get("datasource") if isinstance(query.get("datasource"), dict) else {}
+    uid = source.get("name") or source.get("uid")
+    if isinstance(fallback, dict):
+        ds_type = ds_type or fallback.get("type")
+        uid = uid or fallback.get("uid")
+    if not ds_type and not uid:
+        return None
+    return {"type": ds_type or None, "uid": uid or None}
+
+
+def _iter_v2_refs(spec):
+    elements = spec.get("elements") if isinstance(spec.get("elements"), dict) else {}
+    for element in elements.values():
+        if not isinstance(element, dict) or element.get("kind") != "Panel" or not isinstance(element.get("spec"), dict):
+            continue
+        panel = element["spec"]
+        data = panel.get("data") if isinstance(panel.get("data"), dict) else {}
+        group = data.get("spec") if isinstance(data.get("spec"), dict) else {}
+        for query in _v2_items(group, "queries"):
+            inner = query["spec"].get("query") if isinstance(query["spec"].get("query"), dict) else {}
+            holder = inner.get("spec") if isinstance(inner.get("spec"), dict) else None
+            where = {"panel": _title(panel), "ref_id": query["spec"].get("refId")}
+            yield where, v2_ref(inner, query["spec"].get("datasource")), holder
+    for var in _v2_items(spec, "variables"):
+        kind = {"QueryVariable": "query", "AdhocVariable": "adhoc"}.get(var.get("kind"))
+        if kind:
+            yield ({"variable": var["spec"].get("name"), "type": kind},
+                   v2_ref(var["spec"].get("query"), var["spec"].get("datasource")), var["spec"])
+    for annotation in _v2_items(spec, "annotations"):
+        query = annotation["spec"].get("query") if isinstance(annotation["spec"].get("query"), dict) else {}
+        holder = query.get("spec") if isinstance(query.get("spec"), dict) else None
+        yield {"annotation": annotation["spec"].get("name")}, v2_ref(query, annotation["spec"].get("datasource")), holder
 
 
 def _is_empty_ref(ref):
@@ -272,6 +336,11 @@ class DatasourceResolver(object):
         for var in section_list(dashboard, "templating"):
             if isinstance(var, dict) and var.get("type") == "datasource" and var.get("name"):
                 self.variables[var["name"]] = var.get("query") if isinstance(var.get("query"), str) else None
+        if is_schema_v2(dashboard):  # DatasourceVariable: the plugin type is spec.pluginId
+            for var in _v2_items(v2_spec(dashboard), "variables"):
+                if var.get("kind") == "DatasourceVariable" and var["spec"].get("name"):
+                    plugin = var["spec"].get("pluginId")
+                    self.variables[var["spec"]["name"]] = plugin if isinstance(plugin, str) else None
 
     def type_of(self, ref):
         """The plugin type of ``ref``; None for unknown; ``MIXED`` for a Mixed panel."""
@@ -343,6 +412,23 @@ def environment_variable(label="environment", datasource=None):
     return variable
 
 
+def environment_variable_v2(label="environment", datasource=None):
+    """The same ``$<label>`` variable as a schema v2 QueryVariable (the enum spellings of the v2
+    variables reference: hide dontHide, refresh onTimeRangeChanged, sort alphabeticalAsc)."""
+    classic = environment_variable(label)
+    query = {"kind": "DataQuery", "group": (datasource or {}).get("type") or "prometheus", "version": "v0",
+             "spec": dict(classic["query"])}
+    if datasource and datasource.get("uid"):
+        query["datasource"] = {"name": datasource["uid"]}
+    query = dict((key, query[key]) for key in ("kind", "group", "version", "datasource", "spec") if key in query)
+    return {"kind": "QueryVariable", "spec": {
+        "name": label, "label": label, "description": "",
+        "current": {"text": classic["current"]["text"], "value": classic["current"]["value"]},
+        "hide": "dontHide", "refresh": "onTimeRangeChanged", "skipUrlSync": False, "query": query,
+        "regex": "", "sort": "alphabeticalAsc", "definition": classic["definition"], "options": [],
+        "multi": True, "includeAll": True, "allValue": classic["allValue"], "allowCustomValue": True}}
+
+
 _LABEL_VALUES_OF_LABEL = re.compile(r"^label_values\(\s*(?P<label>[A-Za-z_][A-Za-z0-9_]*)\s*\)$")
 _LABEL_VALUES = re.compile(r"^label_values\((?P<body>.*),\s*(?P<label>[A-Za-z_][A-Za-z0-9_]*)\s*\)$", re.S)
 _QUERY_RESULT = re.compile(r"^query_result\((?P<body>.*)\)$", re.S)
@@ -403,12 +489,11 @@ def prepare_dashboard(dashboard, *, datasource_uids=None, datasources=None, add_
     if not isinstance(dashboard, dict):
         raise DashboardError("%sthe dashboard is a %s, not an object" % (prefix, type(dashboard).__name__),
                              'a dashboard is one JSON object ({"title": ..., "panels": [...]})')
-    if is_schema_v2(dashboard):
-        raise DashboardError("%sthis is a schema v2 dashboard (elements, layout), which these modules do not send: "
-                             "they store classic JSON (legacy /api, or /apis dashboard.grafana.app v1beta1/v1), and "
-                             "the legacy API cannot carry v2 at all" % prefix,
-                             "export the dashboard as classic JSON (Export, without the v2 resource option)")
     notes = report if report is not None else []
+    if is_schema_v2(dashboard):  # the spec is what is stored; the resource's name is the uid
+        metadata = dashboard.get("metadata") if isinstance(dashboard.get("metadata"), dict) else {}
+        uid = uid or (metadata.get("name") if v2_spec(dashboard) is not dashboard else None)
+        dashboard = v2_spec(dashboard)
     result = copy.deepcopy(dashboard)
     if isinstance(result.get("dashboard"), dict) and "panels" not in result and "title" not in result:
         raise DashboardError("%sthis looks like an API response ({dashboard: ..., meta: ...})" % prefix,
@@ -482,6 +567,9 @@ def _query_fields(kind, holder):
     """The PromQL-bearing (container, key) pairs of a target, variable or annotation."""
     if kind == "variable":
         query = holder.get("query")
+        if isinstance(query, dict) and isinstance(query.get("spec"), dict):  # v2: a DataQuery
+            inner = query["spec"]
+            return [(inner, "query")] if isinstance(inner.get("query"), str) and inner["query"].strip() else []
         if isinstance(query, dict):
             return [(query, "query")] if isinstance(query.get("query"), str) and query["query"].strip() else []
         return [(holder, "query")] if isinstance(query, str) and query.strip() else []
@@ -495,19 +583,24 @@ def _query_fields(kind, holder):
 def _add_environment(dashboard, label, types, notes):
     value = "$" + label
     matcher = '%s=~"%s"' % (label, value)
+    v2 = is_schema_v2(dashboard)
     library_targets = set(id(target) for panel in all_panels(dashboard) if panel.get("libraryPanel")
                           for target in panel.get("targets") or [])
-    for panel in all_panels(dashboard):
-        if panel.get("libraryPanel"):
-            lib = panel["libraryPanel"]
-            notes.append("library panel %r (uid %s) left unchanged: add the %s filter in the library panel itself"
-                         % (lib.get("name") or panel.get("title"), lib.get("uid"), label))
+    library = [panel for panel in all_panels(dashboard) if panel.get("libraryPanel")]
+    if v2:  # LibraryPanel elements carry a reference only: their queries live in the library panel
+        elements = dashboard.get("elements") if isinstance(dashboard.get("elements"), dict) else {}
+        library = [element["spec"] for element in elements.values() if isinstance(element, dict)
+                   and element.get("kind") == "LibraryPanel" and isinstance(element.get("spec"), dict)]
+    for panel in library:
+        lib = panel.get("libraryPanel") if isinstance(panel.get("libraryPanel"), dict) else {}
+        notes.append("library panel %r (uid %s) left unchanged: add the %s filter in the library panel itself"
+                     % (lib.get("name") or panel.get("title"), lib.get("uid"), label))
     prometheus_refs = []
     for where, ref, holder in list(iter_datasource_refs(dashboard)):
         if holder is None or id(holder) in library_targets:
             continue
         kind = "variable" if "variable" in where else "annotation" if "annotation" in where else "target"
-        if kind == "variable" and (holder.get("type") != "query" or holder.get("name") == label):
+        if kind == "variable" and (where.get("type", holder.get("type")) != "query" or holder.get("name") == label):
             continue
         fields = _query_fields(kind, holder)
         if not fields:
@@ -534,6 +627,9 @@ def _add_environment(dashboard, label, types, notes):
                     and holder["definition"].strip() == old.strip():
                 holder["definition"] = new
 
+    if v2:
+        _add_environment_variable_v2(dashboard, label, types, prometheus_refs, notes)
+        return
     variables = section_list(dashboard, "templating")
     if any(isinstance(var, dict) and var.get("name") == label for var in variables):
         return
@@ -552,6 +648,35 @@ def _add_environment(dashboard, label, types, notes):
         if isinstance(var, dict) and var.get("name") == name:
             position = index + 1  # after the datasource variable it uses
     variables.insert(position, environment_variable(label, datasource))
+
+
+def _add_environment_variable_v2(spec, label, types, prometheus_refs, notes):
+    variables = spec.get("variables")
+    if variables is None:
+        variables = spec["variables"] = []
+    if not isinstance(variables, list):
+        raise DashboardError("variables must be a list of typed variables ([{\"kind\": ..., \"spec\": ...}]), got %s"
+                             % json.dumps(variables)[:80])
+    if any(_v2_name(var) == label for var in variables):
+        return
+    if not prometheus_refs:
+        notes.append("no Prometheus query: the $%s variable was not added" % label)
+        return
+    datasource = None
+    position = 0
+    for index, var in enumerate(variables):
+        if isinstance(var, dict) and var.get("kind") == "DatasourceVariable" and isinstance(var.get("spec"), dict) \
+                and var["spec"].get("pluginId") in PROMETHEUS_TYPES and var["spec"].get("name"):
+            datasource = {"type": var["spec"]["pluginId"], "uid": "${%s}" % var["spec"]["name"]}
+            position = index + 1  # after the datasource variable it uses
+            break
+    if datasource is None:
+        datasource = next((ref for ref in (types.reference(ref) for ref in prometheus_refs) if ref), None)
+    variables.insert(position, environment_variable_v2(label, datasource))
+
+
+def _v2_name(var):
+    return var["spec"].get("name") if isinstance(var, dict) and isinstance(var.get("spec"), dict) else None
 
 
 def _prometheus_datasource(variables, types, prometheus_refs):
@@ -610,6 +735,9 @@ def dashboard_uid(dashboard, uid=None):
     or None when it has none it could use (prepare_dashboard then says why)."""
     if not isinstance(dashboard, dict):
         return None
+    if is_schema_v2(dashboard) and v2_spec(dashboard) is not dashboard:
+        uid = uid or (dashboard.get("metadata") or {}).get("name")
+        dashboard = v2_spec(dashboard)
     title = dashboard.get("title")
     wanted = uid or dashboard.get("uid") or ""
     if not isinstance(title, str) or not title.strip() or not isinstance(wanted, str):

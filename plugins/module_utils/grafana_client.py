@@ -52,7 +52,10 @@ from ansible.module_utils.six.moves.urllib.request import getproxies, proxy_bypa
 from ansible.module_utils.urls import Request, make_context
 
 from ansible_collections.monitoring.stack.plugins.module_utils.common import MonitoringError, failure_message
-from ansible_collections.monitoring.stack.plugins.module_utils.dashboard_transforms import normalize_for_compare
+from ansible_collections.monitoring.stack.plugins.module_utils.dashboard_transforms import (
+    is_schema_v2,
+    normalize_for_compare,
+)
 
 RETRY_STATUSES = (500, 502, 503, 504)
 API_CHOICES = ("auto", "legacy", "apis")
@@ -60,6 +63,10 @@ API_CHOICES = ("auto", "legacy", "apis")
 NAMESPACE_RE = re.compile(r"^(default|org-[1-9][0-9]*|stacks-[1-9][0-9]*)$")
 APIS_SINCE = 12        # /apis/dashboard.grafana.app and /apis/folder.grafana.app documented from Grafana 12
 APIS_V1_SINCE = 13     # Grafana 13 documents v1; 12.x documents v1beta1
+# Schema v2 dashboards: dashboard.grafana.app/v2beta1 on 12.x (behind the kubernetesDashboards and dynamic
+# dashboards feature toggles), v2 from 13 (docs/grafana.md, "Schema v2 dashboards")
+SCHEMA_V2_VERSIONS = {12: "v2beta1"}
+SCHEMA_V2_DEFAULT = "v2"
 FOLDER_ANNOTATION = "grafana.app/folder"
 MESSAGE_ANNOTATION = "grafana.app/message"
 # keys of a classic dashboard that the /apis object carries in metadata (name, generation), not in spec
@@ -386,33 +393,69 @@ class GrafanaClient(object):
     def uses_apis(self):
         return self.generation()[0] == "apis"
 
-    def _apis_path(self, group, resource, name=None):
-        path = "/apis/%s.grafana.app/%s/namespaces/%s/%s" % (group, self.generation()[1], quote(self.namespace, safe=""),
-                                                             resource)
+    def _apis_path(self, group, resource, name=None, version=None):
+        path = "/apis/%s.grafana.app/%s/namespaces/%s/%s" % (group, version or self.generation()[1],
+                                                             quote(self.namespace, safe=""), resource)
         return path + "/" + quote(name, safe="") if name else path
 
-    def _apis_get(self, group, resource, name):
-        found = self.get(self._apis_path(group, resource, name))
+    def _apis_get(self, group, resource, name, version=None):
+        path = self._apis_path(group, resource, name, version)
+        try:
+            found = self.request("GET", path)
+        except GrafanaAPIError as exc:
+            if exc.status != 404:
+                raise
+            if version and not (isinstance(exc.body, dict) and exc.body.get("kind") == "Status"):
+                # the router's 404, not the resource's NotFound: this API version is not served
+                raise MonitoringError(
+                    "read dashboard %s" % name, "Grafana %s does not serve dashboard.grafana.app/%s (GET %s answered "
+                    "404 from the router), so it cannot store schema v2 dashboards" % (self.generation()[2] or "", version, path),
+                    "on Grafana 12 turn on the kubernetesDashboards and dynamic dashboards feature toggles, or export "
+                    "the dashboard as classic JSON")
+            found = None
         self._objects[(resource, name)] = found if isinstance(found, dict) else None  # None: read, not there
         return found
 
-    def _apis_write(self, method, group, resource, name, body, look_up):
-        path = self._apis_path(group, resource, name if method == "PUT" else None)
+    def schema_v2_version(self):
+        """The dashboard.grafana.app version that carries schema v2 dashboards on this Grafana
+        (v2beta1 on 12.x, v2 from 13), or MonitoringError before any write: with ``api: legacy``
+        before any request, otherwise after the one ``/api/health`` question."""
+        action = "send a schema v2 dashboard"
+        if self.api == "legacy":
+            raise MonitoringError(action, "api: legacy, but the legacy /api generation cannot carry schema v2 dashboards "
+                                  "(elements, layout): only /apis dashboard.grafana.app v2beta1 (Grafana 12) and v2 "
+                                  "(Grafana 13) can; nothing was sent",
+                                  "use api: auto or api: apis, or export the dashboard as classic JSON")
+        generation, _version, grafana = self.generation()
+        if generation != "apis":
+            raise MonitoringError(action, "Grafana %s has only the legacy /api generation, which cannot carry schema v2 "
+                                  "dashboards (elements, layout); they need /apis dashboard.grafana.app v2beta1 (Grafana "
+                                  "12) or v2 (Grafana 13); nothing was sent" % (grafana or "(version hidden)"),
+                                  "export the dashboard as classic JSON, or upgrade Grafana")
+        return SCHEMA_V2_VERSIONS.get(_major(grafana), SCHEMA_V2_DEFAULT)
+
+    def _apis_write(self, method, group, resource, name, body, look_up, version=None):
+        path = self._apis_path(group, resource, name if method == "PUT" else None, version)
         saved = self._send_once(method, path, body, look_up)
         if isinstance(saved, dict) and saved.get("metadata"):
             self._objects[(resource, saved["metadata"].get("name"))] = saved
         return saved
 
-    def _known(self, resource, uid):
+    def _known(self, resource, uid, version=None):
         """The /apis object of ``uid`` as last read (read it when this client has not)."""
         if (resource, uid) not in self._objects:
             group = "dashboard" if resource == "dashboards" else "folder"
-            return self._apis_get(group, resource, uid)
+            return self._apis_get(group, resource, uid, version)
         return self._objects[(resource, uid)]
 
     # Dashboards -------------------------------------------------------------------------------
-    def get_dashboard(self, uid):
-        """{"dashboard": ..., "meta": ...} or None (the legacy shape on both generations)."""
+    def get_dashboard(self, uid, schema_v2=False):
+        """{"dashboard": ..., "meta": ...} or None (the legacy shape on both generations).
+
+        ``schema_v2`` reads it as a schema v2 resource (``schema_v2_version``; refused without one)."""
+        if schema_v2:
+            found = self._apis_get("dashboard", "dashboards", uid, self.schema_v2_version())
+            return _dashboard_from_apis(found) if found else None
         if self.uses_apis():
             found = self._apis_get("dashboard", "dashboards", uid)
             return _dashboard_from_apis(found) if found else None
@@ -420,12 +463,19 @@ class GrafanaClient(object):
 
     def save_dashboard(self, dashboard, folder_uid="", overwrite=False, message=None):
         """Create or update; on /apis the update carries the resourceVersion this client read
-        (unless ``overwrite``), so a change made in between is refused (409, ``conflict``)."""
+        (unless ``overwrite``), so a change made in between is refused (409, ``conflict``).
+
+        A schema v2 dashboard (``elements``, ``layout``) goes to dashboard.grafana.app v2beta1/v2
+        only, and is refused before any write where there is none (``schema_v2_version``); classic
+        JSON goes where it always went (legacy /api, or v1beta1/v1), never converted here."""
+        schema_v2 = is_schema_v2(dashboard)
+        v2_version = self.schema_v2_version() if schema_v2 else None
+
         def look_up():
             uid = dashboard.get("uid")
             if self.uses_apis():
                 self._objects.pop(("dashboards", uid), None)
-            stored = self.get_dashboard(uid) if uid else None
+            stored = self.get_dashboard(uid, schema_v2=schema_v2) if uid else None
             if not stored:
                 return None
             meta = stored.get("meta") or {}
@@ -438,16 +488,16 @@ class GrafanaClient(object):
             return {"id": saved.get("id"), "uid": uid, "url": meta.get("url"), "status": "success",
                     "version": saved.get("version"), "slug": meta.get("slug"), "folderUid": folder_uid or ""}
 
-        if self.uses_apis():
-            return self._save_dashboard_apis(dashboard, folder_uid, overwrite, message, look_up)
+        if schema_v2 or self.uses_apis():
+            return self._save_dashboard_apis(dashboard, folder_uid, overwrite, message, look_up, v2_version)
         body = {"dashboard": dashboard, "folderUid": folder_uid or "", "overwrite": bool(overwrite)}
         if message:
             body["message"] = message
         return self._send_once("POST", "/api/dashboards/db", body, look_up)
 
-    def _save_dashboard_apis(self, dashboard, folder_uid, overwrite, message, look_up):
+    def _save_dashboard_apis(self, dashboard, folder_uid, overwrite, message, look_up, version=None):
         uid = dashboard.get("uid")
-        stored = self._known("dashboards", uid) if uid else None
+        stored = self._known("dashboards", uid, version) if uid else None
         annotations = {FOLDER_ANNOTATION: folder_uid} if folder_uid else {}
         if message:
             annotations[MESSAGE_ANNOTATION] = message
@@ -460,9 +510,11 @@ class GrafanaClient(object):
         if stored:
             if not overwrite:
                 metadata["resourceVersion"] = stored["metadata"].get("resourceVersion")
-            saved = self._apis_write("PUT", "dashboard", "dashboards", uid, {"metadata": metadata, "spec": spec}, look_up)
+            saved = self._apis_write("PUT", "dashboard", "dashboards", uid, {"metadata": metadata, "spec": spec}, look_up,
+                                     version)
         else:
-            saved = self._apis_write("POST", "dashboard", "dashboards", None, {"metadata": metadata, "spec": spec}, look_up)
+            saved = self._apis_write("POST", "dashboard", "dashboards", None, {"metadata": metadata, "spec": spec}, look_up,
+                                     version)
         if isinstance(saved, dict) and saved.get("metadata"):
             converted = _dashboard_from_apis(saved)
             return {"id": converted["dashboard"].get("id"), "uid": converted["dashboard"]["uid"],

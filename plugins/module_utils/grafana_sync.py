@@ -18,6 +18,8 @@ import re
 
 from ansible_collections.monitoring.stack.plugins.module_utils.common import MonitoringError
 from ansible_collections.monitoring.stack.plugins.module_utils.dashboard_transforms import (
+    is_schema_v2,
+    iter_datasource_refs,
     normalize_for_compare,
     to_json,
 )
@@ -81,6 +83,8 @@ def needs_datasources(dashboard, datasource_uids, resolve_inputs=True, add_envir
                     and item.get("pluginId") != "__expr__" and item.get("name") not in mapping:
                 return True
     if add_environment:
+        if is_schema_v2(dashboard):  # a v2 DataQuery names its type (group) itself, a variable's type may be a variable
+            return any(not _typed(ref) for _where, ref, _holder in iter_datasource_refs(dashboard))
         return any(not _typed(ref) for ref in datasource_references(dashboard))
     return False
 
@@ -245,7 +249,7 @@ class GrafanaSync(object):
         """
         uid = desired["uid"]
         if stored is None:
-            stored = api_call("read dashboard %s" % uid, self.client.get_dashboard, uid)
+            stored = api_call("read dashboard %s" % uid, self.client.get_dashboard, uid, schema_v2=is_schema_v2(desired))
         after = {"folderUid": folder_uid or "", "dashboard": normalize_for_compare(desired)}
         if stored:
             meta = stored.get("meta") or {}
@@ -279,7 +283,7 @@ class GrafanaSync(object):
 
     def _after_conflict(self, result, desired, folder_uid, read_version, after):
         uid = desired["uid"]
-        now = api_call("read dashboard %s" % uid, self.client.get_dashboard, uid)
+        now = api_call("read dashboard %s" % uid, self.client.get_dashboard, uid, schema_v2=is_schema_v2(desired))
         if now:
             meta = now.get("meta") or {}
             current = {"folderUid": meta.get("folderUid") or "", "dashboard": normalize_for_compare(now["dashboard"])}

@@ -21,6 +21,11 @@ description:
   - Resolves the C(__inputs) of a dashboard exported "for sharing externally" (C(${DS_PROMETHEUS})...) to the
     server's datasource UIDs, remaps literal datasource UIDs, optionally adds an C($environment) variable and the
     matching filter to every PromQL query (parsed, not regex-replaced), drops tags, and sets a stable uid.
+  - 'Schema v2 dashboards (the C(dashboard.grafana.app/v2beta1) or C(/v2) resource, or its spec with C(elements) and
+    C(layout)) get the same transforms (datasource uids, C(__inputs), uid, tags, C($environment) in every PromQL query
+    and as a v2 QueryVariable) and are saved through C(/apis/dashboard.grafana.app/v2beta1) (Grafana 12) or C(/v2)
+    (Grafana 13). With O(api=legacy), or on a Grafana with only the legacy API, the task fails before any write
+    (with O(api=legacy) before any request). Classic JSON is never converted to v2.'
   - The module runs where the task runs (usually C(localhost)); O(path) is read there.
 author:
   - monitoring.stack contributors (!UNKNOWN)
@@ -48,7 +53,8 @@ options:
     description: URL to download the dashboard JSON from.
     type: str
   dashboard:
-    description: The dashboard model as a dictionary (for example C("{{ lookup('file', 'd.json') | from_json }}")).
+    description: The dashboard model as a dictionary (for example C("{{ lookup('file', 'd.json') | from_json }}")), classic
+      JSON or schema v2.
     type: dict
   uid:
     description:
@@ -172,6 +178,7 @@ from ansible.module_utils.urls import open_url
 from ansible_collections.monitoring.stack.plugins.module_utils.common import MonitoringError, failure_message
 from ansible_collections.monitoring.stack.plugins.module_utils.dashboard_transforms import (
     DashboardError,
+    is_schema_v2,
     load_json,
     prepare_dashboard,
 )
@@ -222,6 +229,9 @@ def run(module):
         result = sync.delete_dashboard(uid)
         return result, notes
     source, name = load_source(module)
+    schema_v2 = is_schema_v2(source)
+    if schema_v2:  # refused here, before any other request, where this Grafana/api cannot carry v2
+        client.schema_v2_version()
     datasources = None
     if needs_datasources(source, params["datasource_uids"], params["resolve_inputs"], params["add_environment"]):
         datasources = api_call("list datasources", client.list_datasources)
@@ -232,7 +242,7 @@ def run(module):
                                     uid=params["uid"], report=notes)
     except DashboardError as exc:
         raise DashboardError("%s (source: %s)" % (exc, name))
-    stored = api_call("read dashboard %s" % desired["uid"], client.get_dashboard, desired["uid"]) or False
+    stored = api_call("read dashboard %s" % desired["uid"], client.get_dashboard, desired["uid"], schema_v2=schema_v2) or False
     folder_uid = params["folder_uid"] or ""
     stored_folder = ((stored or {}).get("meta") or {}).get("folderUid") or ""
     folder_changed = False

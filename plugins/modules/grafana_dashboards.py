@@ -25,7 +25,11 @@ description:
     changes the content, so it is found and replaced as before; any other case (no key, other fingerprint, other
     folder) is transformed and compared in full. The key is left out of every compare and diff. Dashboards saved
     without it (by earlier versions or other tools) are not rewritten just to add it; they get it with their next
-    change.
+    change. Schema v2 dashboards do not get the key (their schema is closed); they are always transformed and compared
+    in full.
+  - Files may hold classic JSON or schema v2 dashboards, handled as in M(monitoring.stack.grafana_dashboard); when a
+    file is schema v2 and this Grafana or O(api) cannot carry it, the task fails before any other request, naming the
+    files.
   - All files are read, and those not provably unchanged transformed, before anything is written, so invalid JSON
     or an unresolvable datasource in one file fails the task with nothing written.
   - Every dashboard saved by this module carries the tag O(managed_tag). With O(prune=true), dashboards of the
@@ -171,6 +175,7 @@ from ansible_collections.monitoring.stack.plugins.module_utils.dashboard_transfo
     DashboardError,
     content_hash,
     dashboard_uid,
+    is_schema_v2,
     load_json,
     prepare_dashboard,
 )
@@ -285,6 +290,12 @@ def run(module):
         except (IOError, OSError) as exc:
             raise DashboardError("cannot read %s: %s" % (path, exc))
         loaded.append((path, parts, load_json(to_text(raw), path), raw))
+    v2_files = [path for path, _parts, src, _raw in loaded if is_schema_v2(src)]
+    if v2_files:  # refused before any other request where this Grafana/api cannot carry schema v2
+        try:
+            client.schema_v2_version()
+        except MonitoringError as exc:
+            raise MonitoringError(exc.action, "%s (files: %s)" % (exc.cause, ", ".join(v2_files)), exc.hint)
     datasources = None
     if any(needs_datasources(src, params["datasource_uids"], params["resolve_inputs"], params["add_environment"])
            for _p, _f, src, _r in loaded):
@@ -303,7 +314,7 @@ def run(module):
         stored = None
         notes = None
         if uid is not None and uid not in seen:
-            stored = api_call("read dashboard %s" % uid, client.get_dashboard, uid) or False
+            stored = api_call("read dashboard %s" % uid, client.get_dashboard, uid, schema_v2=is_schema_v2(source)) or False
             if stored:
                 folder_uid = sync.find_folder_path(split_folder_path(folder_path)) if folder_path else ""
                 notes = unchanged_by_marker(stored, source_fingerprint, folder_uid)
@@ -324,6 +335,10 @@ def run(module):
             raise DashboardError("%s and %s both have the uid %s" % (seen[desired["uid"]], path, desired["uid"]))
         seen[desired["uid"]] = path
         desired = with_managed_tag(desired, params["managed_tag"])
+        if is_schema_v2(desired):  # no extra top-level key in a v2 spec (its schema is closed): compared in full
+            entries.append({"path": path, "folder_path": folder_path, "uid": desired["uid"], "notes": notes,
+                            "stored": stored if desired["uid"] == uid else None, "desired": desired})
+            continue
         desired[SYNC_MARKER] = {"source": source_fingerprint, "content": content_hash(desired), "notes": list(notes)}
         entries.append({"path": path, "folder_path": folder_path, "uid": desired["uid"], "notes": notes,
                         "stored": stored if desired["uid"] == uid else None, "desired": desired})

@@ -48,10 +48,13 @@ UID_RE = re.compile(r"^[a-zA-Z0-9_-]*$")
 # The modes: the Grafana version /api/health reports and the /apis versions served (docs/grafana.md).
 # legacy: Grafana 11 (no /apis); both: 12.x (/apis v1beta1 next to /api); apis: 13.x (/apis v1, /api
 # deprecated but working); amg: an Amazon Managed Grafana 10.4 workspace (flat folders, no /apis).
+# Schema v2 dashboards (elements, layout): dashboard.grafana.app/v2beta1 on 12.x (behind the
+# kubernetesDashboards and dynamic dashboards feature toggles; dynamic_dashboards=False plays 12.x
+# without them), v2 on 13.x; only the dashboard group has them.
 MODES = {
     "legacy": {"version": "11.6.0", "apis": ()},
-    "both": {"version": "12.2.0", "apis": ("v1beta1",)},
-    "apis": {"version": "13.0.0", "apis": ("v1",)},
+    "both": {"version": "12.2.0", "apis": ("v1beta1", "v2beta1")},
+    "apis": {"version": "13.0.0", "apis": ("v1", "v2")},
     "amg": {"version": "10.4.1", "apis": ()},
 }
 FOLDER_ANNOTATION = "grafana.app/folder"
@@ -112,7 +115,7 @@ class GrafanaStandIn:
     """Start with ``start()`` (127.0.0.1, free port), stop with ``stop()``. Not Grafana."""
 
     def __init__(self, title_unique=False, name_lookup_403=False, version=None, amg=False,
-                 folder_uid_taken_status=409, mode=None):
+                 folder_uid_taken_status=409, mode=None, dynamic_dashboards=True):
         self.tokens = {ADMIN_TOKEN: {"org": 1, "role": "Admin"}, VIEWER_TOKEN: {"org": 1, "role": "Viewer"}}
         self.users = {"admin": {"password": "admin", "role": "Admin"}}
         self.title_unique = title_unique
@@ -123,7 +126,7 @@ class GrafanaStandIn:
         self.mode = mode
         self.amg = mode == "amg"
         self.version = version or MODES[mode]["version"]
-        self.apis_versions = MODES[mode]["apis"]
+        self.apis_versions = tuple(v for v in MODES[mode]["apis"] if dynamic_dashboards or not v.startswith("v2"))
         self._apis_version = None  # apiVersion of the /apis request being answered
         self.folder_uid_taken_status = folder_uid_taken_status
         self.orgs = {1: Org()}
@@ -317,7 +320,8 @@ class GrafanaStandIn:
     # /apis (Kubernetes-style) -------------------------------------------------------------------
     def _route_apis(self, org, method, path, query, body, identity):
         match = APIS_PATH.fullmatch(path)
-        if match is None or match.group("version") not in self.apis_versions:
+        if match is None or match.group("version") not in self.apis_versions or (
+                match.group("group") == "folder" and match.group("version").startswith("v2")):
             fail(404, "Not found")  # Grafana's router, not a k8s Status: no such API on this server
         want = "default" if identity["org"] == 1 else "org-%d" % identity["org"]
         namespace = match.group("namespace")
@@ -371,6 +375,9 @@ class GrafanaStandIn:
         return self._dashboard_object(record, namespace)
 
     def _apis_save_dashboard(self, org, record, uid, folder_uid, spec, message):
+        schema = "v2" if self._apis_version.split("/")[1].startswith("v2") else "v1"
+        if schema == "v2" and not (isinstance(spec.get("elements"), dict) and isinstance(spec.get("layout"), dict)):
+            k8s_fail(400, "BadRequest", "spec.elements and spec.layout are required in %s" % self._apis_version)
         if folder_uid and folder_uid not in org.folders:
             k8s_fail(400, "BadRequest", "folder not found")
         title = (spec.get("title") or "").strip()
@@ -380,7 +387,8 @@ class GrafanaStandIn:
             k8s_fail(400, "BadRequest", "invalid uid %r" % uid)
         dash = copy.deepcopy(spec)
         dash.update({"id": record["id"], "uid": uid, "title": title, "version": record["version"]})
-        record.update({"uid": uid, "dashboard": dash, "folderUid": folder_uid, "updated": _now(), "message": message})
+        record.update({"uid": uid, "dashboard": dash, "folderUid": folder_uid, "updated": _now(), "message": message,
+                       "schema": schema, "apiVersion": self._apis_version})
         org.dashboards[uid] = record
 
     @staticmethod
@@ -539,7 +547,7 @@ class GrafanaStandIn:
             record["version"] = existing["version"] + 1
         dash.update({"id": record["id"], "uid": uid, "title": title, "version": record["version"]})
         record.update({"uid": uid, "dashboard": dash, "folderUid": folder_uid, "updated": _now(),
-                       "message": body.get("message", "")})
+                       "message": body.get("message", ""), "schema": "v1", "apiVersion": "api"})
         org.dashboards[uid] = record
         return {"id": record["id"], "uid": uid, "url": "/d/%s/%s" % (uid, _slug(title)), "status": "success",
                 "version": record["version"], "slug": _slug(title), "folderUid": folder_uid}
@@ -935,6 +943,8 @@ class GrafanaStandIn:
         o = self.orgs[org]
         return {"dashboards": {u: copy.deepcopy(r["dashboard"]) for u, r in o.dashboards.items()},
                 "dashboard_folders": {u: r["folderUid"] for u, r in o.dashboards.items()},
+                # the API version a dashboard was last written through (legacy /api: "api")
+                "dashboard_api_versions": {u: r.get("apiVersion", "api") for u, r in o.dashboards.items()},
                 "folders": {u: {"title": f["title"], "parentUid": f.get("parentUid") or ""} for u, f in o.folders.items()},
                 "datasources": sorted(o.datasources)}
 
