@@ -197,6 +197,15 @@ for r in "${results[@]}"; do
   printf '  %-5s %-42s %5ss  %s\n' "$status" "$step" "$secs" "$note"
   case "$status" in PASS) passed=$((passed + 1)) ;; FAIL) failed=$((failed + 1)) ;; SKIP) skipped=$((skipped + 1)) ;; esac
 done
+# CI shows only the tail of this output: name the failure here, not only the log's path.
+for r in "${results[@]}"; do
+  IFS='|' read -r status step secs note <<<"$r"
+  log="${note##*log: }"
+  if [ "$status" = FAIL ] && [ "$log" != "$note" ] && [ -f "$log" ]; then
+    echo "  $step, last errors in $log:"
+    grep -E 'fatal:|FAILED!|failed=[1-9]|ERROR|Error:|AssertionError|^E  ' "$log" | tail -n 6 | cut -c1-240 | sed 's/^/    /'
+  fi
+done
 echo "Logs: tests/output/logs/"
 echo "make test: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -91,11 +91,28 @@ options:
       - The C(/apis) namespace. Default V(default) for org 1 (or no O(org_id)), C(org-<id>) for O(org_id) other than 1.
       - Set C(stacks-<stack id>) for Grafana Cloud. Anything else is refused before any request.
     type: str
+  grafana_flavor:
+    description:
+      - Which Grafana this is, for the limits of Amazon Managed Grafana (AMG) workspaces.
+      - V(auto) takes V(amg) when the O(url) is a workspace URL (C(g-<10 hex digits>.grafana-workspace.<region>.amazonaws.com))
+        and V(grafana) otherwise. AWS does not document what a workspace answers on C(/api/health) or
+        C(/api/frontend/settings), so only the URL decides; set V(amg) for a workspace behind another name (a proxy,
+        a VPC endpoint).
+      - With V(amg), what the workspace version (read from C(GET /api/health), once per task) lacks is refused before
+        anything is written, naming the version; AWS documents nested folders from its Grafana 10 (10.4) workspaces,
+        the C(/apis) generation from 12 and schema v2 dashboards from 13, so for example a nested folder on a 9.4
+        workspace fails with C(Amazon Managed Grafana 9.4 workspaces have no nested folders). A workspace that hides its
+        version gets none of the three. O(url_username)/O(url_password) are refused (workspaces take only
+        service-account tokens).
+      - V(grafana) applies self-hosted Grafana's rules (nested folders from 11, C(/apis) from 12).
+    type: str
+    choices: [auto, grafana, amg]
+    default: auto
 notes:
   - 'Errors are reported as C(Failed to <action>: HTTP <status> from <method> <path>: <message>. Hint: <hint>),
     the hint for the common causes (401 bad or expired token, 403 missing permission, 412 changed by someone else,
     429 throttled).'
-  - Nested folders need Grafana 11 or later; on older Grafana (Amazon Managed Grafana 9.x and 10.x workspaces) a
-    nested folder is refused with a message naming the version (read from C(/api/health)) before anything is
-    created.
+  - Nested folders need Grafana 11 or later, or an Amazon Managed Grafana 10.4 or later workspace (O(grafana_flavor));
+    on older ones a nested folder is refused with a message naming the version (read from C(/api/health)) before
+    anything is created.
 """

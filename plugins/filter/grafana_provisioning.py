@@ -14,7 +14,10 @@ description:
     collection's dashboard transforms (C(__inputs) and datasource-UID swap, C($environment)
     variable and matcher) exactly as the C(grafana_dashboard) module does.
   - The same file also provides C(to_grafana_ini) (dict of sections to grafana.ini text),
-    C(grafana_ini_problems), C(grafana_datasources) (adds stable uids), C(grafana_datasource_problems),
+    C(grafana_ini_problems), C(grafana_datasources) (adds stable uids), C(grafana_datasource_problems)
+    (which also checks a Tempo datasource's trace to logs and trace to metrics links),
+    C(grafana_tempo_datasource) (a Tempo datasource from C(url), C(name), C(uid), C(logs_datasource_uid),
+    C(metrics_datasource_uid), C(tags)),
     C(grafana_dashboard_problems) (input a list of dicts with C(source) and C(dashboard)),
     C(grafana_user_problems) and C(grafana_role_attribute_path).
   - For a shared database and replicas it also provides C(grafana_database_ini) and
@@ -84,6 +87,7 @@ from ansible_collections.monitoring.stack.plugins.module_utils.grafana_provision
     parse_dashboard,
     render_ini,
     role_attribute_path,
+    tempo_datasource,
     user_problems,
 )
 from ansible_collections.monitoring.stack.plugins.module_utils.dashboard_transforms import (
@@ -170,6 +174,7 @@ class FilterModule(object):
             "to_grafana_ini": _to_ini,
             "grafana_ini_problems": _ini_problems,
             "grafana_datasources": normalize_datasources,
+            "grafana_tempo_datasource": tempo_datasource,
             "grafana_datasource_problems": datasource_problems,
             "grafana_dashboard_problems": _dashboard_problems,
             "grafana_user_problems": user_problems,

@@ -16,7 +16,8 @@ description:
     C(promtail_config) (model to the Promtail configuration dict; options listen_address, positions_file, log_level),
     C(promtail_config_problems) (structural problems of a Promtail configuration dict),
     C(alloy_config) (model to Alloy configuration text; options host_metrics, remote_write_url, sigv4,
-    scrape_interval, log_level) and C(alloy_config_problems) (structural problems of Alloy configuration text).
+    scrape_interval, log_level, traces - C(endpoint), C(insecure), C(ca_file), C(grpc_listen_address),
+    C(http_listen_address) of the OTLP receiver to Tempo exporter) and C(alloy_config_problems) (structural problems of Alloy configuration text).
 options:
   _input:
     description: The role's inputs.
@@ -61,9 +62,11 @@ def _promtail_config(mdl, listen_address="127.0.0.1:9080", positions_file="/var/
     return promtail_config(mdl, listen_address=listen_address, positions_file=positions_file, log_level=log_level)
 
 
-def _alloy_config(mdl, host_metrics=True, remote_write_url="", sigv4=None, scrape_interval="15s", log_level="info"):
+def _alloy_config(mdl, host_metrics=True, remote_write_url="", sigv4=None, scrape_interval="15s", log_level="info",
+                  traces=None):
     return alloy_config(mdl, host_metrics=host_metrics, remote_write_url=remote_write_url or "",
-                        sigv4=dict(sigv4 or {}), scrape_interval=scrape_interval, log_level=log_level)
+                        sigv4=dict(sigv4 or {}), scrape_interval=scrape_interval, log_level=log_level,
+                        traces=dict(traces or {}))
 
 
 class FilterModule(object):

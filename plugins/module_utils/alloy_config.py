@@ -38,9 +38,28 @@ def _alloy_stage(stage):
     return Block("stage." + kind, body=[("values", dict((name, "") for name in stage["names"]))])
 
 
+def _traces_blocks(traces):
+    """OTLP in (the application's SDK sends to this host's Alloy) -> OTLP gRPC out to Tempo.
+    ``traces``: {endpoint, insecure, ca_file, grpc_listen_address, http_listen_address}; an empty
+    listen address leaves that protocol out. Component and argument names: Alloy's reference
+    (otelcol.receiver.otlp, otelcol.exporter.otlp; docs/tempo.md)."""
+    receiver = []
+    for protocol in ("grpc", "http"):
+        address = traces.get(protocol + "_listen_address")
+        if address:
+            receiver.append(Block(protocol, body=[("endpoint", address)]))
+    receiver.append(Block("output", body=[("traces", [Ref("otelcol.exporter.otlp.tempo.input")])]))
+    tls = [("insecure", bool(traces.get("insecure")))]
+    if traces.get("ca_file"):
+        tls.append(("ca_file", traces["ca_file"]))
+    client = Block("client", body=[("endpoint", traces["endpoint"]), Block("tls", body=tls)])
+    return [Block("otelcol.receiver.otlp", "default", receiver), Block("otelcol.exporter.otlp", "tempo", [client])]
+
+
 def alloy_blocks(mdl, host_metrics=True, remote_write_url="", sigv4=None, scrape_interval="15s",
-                 log_level="info"):
-    """The Alloy configuration as Blocks (see ``alloy_config``)."""
+                 log_level="info", traces=None):
+    """The Alloy configuration as Blocks (see ``alloy_config``); ``traces`` (see ``_traces_blocks``)
+    adds the OTLP receiver and the exporter to Tempo when it has an endpoint."""
     blocks = [Block("logging", body=[("level", log_level), ("format", "logfmt")])]
     write = Ref("loki.write.default.receiver")
     files = [s for s in mdl["sources"] if s["kind"] == "file"]
@@ -92,6 +111,8 @@ def alloy_blocks(mdl, host_metrics=True, remote_write_url="", sigv4=None, scrape
             endpoint.append(Block("sigv4", body=list(sig.items())))
         blocks.append(Block("prometheus.remote_write", "default", [Block("endpoint", body=endpoint),
                                                                    ("external_labels", dict(mdl["external_labels"]))]))
+    if traces and traces.get("endpoint"):
+        blocks.extend(_traces_blocks(traces))
     return blocks
 
 
@@ -112,7 +133,12 @@ ALLOY_COMPONENTS = {
     "prometheus.exporter.unix": {"required": [], "exports": ["targets"]},
     "prometheus.scrape": {"required": ["targets", "forward_to"], "exports": []},
     "prometheus.remote_write": {"required": [], "blocks": ["endpoint"], "exports": ["receiver"]},
+    # Alloy reference: otelcol.receiver.otlp takes no arguments, only blocks (output required);
+    # otelcol.exporter.otlp requires the client block and exports input.
+    "otelcol.receiver.otlp": {"required": [], "blocks": ["output"], "exports": []},
+    "otelcol.exporter.otlp": {"required": [], "blocks": ["client"], "exports": ["input"]},
 }
+_GRPC_ENDPOINT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):[0-9]{1,5}$")
 _STAGES = ("stage.regex", "stage.json", "stage.labels", "stage.structured_metadata", "stage.static_labels")
 
 
@@ -166,6 +192,11 @@ def validate_alloy(text):
                         re.compile(str(nested.attrs().get("expression")))
                     except re.error as exc:
                         problems.append("%s: stage.regex expression does not compile: %s" % (where, exc))
+        if block.name == "otelcol.exporter.otlp":
+            for client in block.blocks("client"):
+                endpoint = client.attrs().get("endpoint")
+                if not _GRPC_ENDPOINT.match(str(endpoint or "")):
+                    problems.append("%s: client.endpoint must be host:port (gRPC), got %r" % (where, endpoint))
         if block.name == "local.file_match":
             for target in attrs.get("path_targets") or []:
                 path = target.get("__path__") if isinstance(target, dict) else None

@@ -247,3 +247,48 @@ def settings_problems(settings, available_packs):
             if not settings.get(variable):
                 problems.append("aws_managed_%s: is required when aws_managed_iam_enabled is true" % variable)
     return problems
+
+
+# YACE (yet-another-cloudwatch-exporter), README "Authentication": the minimum of every job, and
+# what discovery of some namespaces needs on top. cloudwatch:GetMetricStatistics serves static jobs
+# only (YACE's pkg/job/static.go), iam:ListAccountAliases only the alias label of aws_account_info.
+# None of them has resource-level permissions, hence "*"; AWS/RDS, AWS/ApplicationELB and AWS/ECS
+# need nothing beyond the minimum.
+YACE_READ_ACTIONS = ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics", "tag:GetResources"]
+YACE_STATIC_ACTIONS = ["cloudwatch:GetMetricStatistics"]
+YACE_ACCOUNT_ALIAS_ACTIONS = ["iam:ListAccountAliases"]
+YACE_DISCOVERY_ACTIONS = {
+    "AWS/ApiGateway": ["apigateway:GET"],
+    "AWS/AutoScaling": ["autoscaling:DescribeAutoScalingGroups"],
+    "AWS/DMS": ["dms:DescribeReplicationInstances", "dms:DescribeReplicationTasks"],
+    "AWS/EC2Spot": ["ec2:DescribeSpotFleetRequests"],
+    "AWS/Prometheus": ["aps:ListWorkspaces"],
+    "AWS/StorageGateway": ["storagegateway:ListGateways", "storagegateway:ListTagsForResource"],
+    "AWS/TransitGateway": ["ec2:DescribeTransitGatewayAttachments"],
+    "AWS/DDoSProtection": ["shield:ListProtections"],
+}
+
+
+def yace_exporter_policy(config, account_alias=False):
+    """The least-privilege policy of the identity YACE runs as, for a rendered YACE config.
+
+    The three read actions always; cloudwatch:GetMetricStatistics only with static jobs; the
+    discovery actions of the namespaces the jobs use; sts:AssumeRole on the jobs' roleArns only.
+    """
+    config = config or {}
+    jobs = [j for section in ("static", "customNamespace") for j in config.get(section) or []]
+    discovery = (config.get("discovery") or {}).get("jobs") or []
+    read = list(YACE_READ_ACTIONS)
+    if config.get("static"):
+        read += YACE_STATIC_ACTIONS
+    if account_alias:
+        read += YACE_ACCOUNT_ALIAS_ACTIONS
+    statements = [_statement("YaceRead", read, ["*"])]
+    extra = sorted(set(a for j in discovery for a in YACE_DISCOVERY_ACTIONS.get(j.get("type"), [])))
+    if extra:
+        statements.append(_statement("YaceDiscovery", extra, ["*"]))
+    roles = sorted(set(r.get("roleArn") for j in discovery + jobs for r in j.get("roles") or []
+                       if isinstance(r, dict) and r.get("roleArn")))
+    if roles:
+        statements.append(_statement("YaceAssumeRoles", ["sts:AssumeRole"], roles))
+    return {"Version": POLICY_VERSION, "Statement": statements}

@@ -124,6 +124,24 @@ class MonitoringError(Exception):
         super().__init__(failure_message(action, cause, hint))
 
 
+def variable_namer(names):
+    """A function that names a config path by the user's variable that sets it.
+
+    names maps config paths (dotted) to variable names; the longest matching prefix wins, so
+    "limits_config.retention_period" can name another variable than "limits_config". The result
+    reads "variable (path)", or the bare path when no variable sets it.
+    """
+    names = names or {}
+    prefixes = sorted(names, key=len, reverse=True)
+
+    def name(path):
+        for prefix in prefixes:
+            if path == prefix or path.startswith(prefix + "."):
+                return "%s (%s)" % (names[prefix], path)
+        return path
+    return name
+
+
 def split_address(address):
     """``'host:port'`` -> ``('host', 'port')``; ``'[::1]:9100'`` -> ``('[::1]', '9100')``."""
     host, _sep, port = str(address).rpartition(":")

@@ -71,6 +71,28 @@ FOLDER_ANNOTATION = "grafana.app/folder"
 MESSAGE_ANNOTATION = "grafana.app/message"
 # keys of a classic dashboard that the /apis object carries in metadata (name, generation), not in spec
 APIS_SPEC_DROP = ("id", "uid", "version")
+FLAVOR_CHOICES = ("auto", "grafana", "amg")
+# An Amazon Managed Grafana workspace URL: g-<10 hex>.grafana-workspace.<region>.amazonaws.com (AWS API
+# reference: workspace ids match ^g-[0-9a-f]{10}$). What a workspace's /api/health or /api/frontend/settings
+# answers is not documented by AWS, so grafana_flavor: auto decides from the URL alone.
+AMG_HOST_RE = re.compile(r"^g-[0-9a-f]{10}\.grafana-workspace\.[a-z0-9-]+\.amazonaws\.com$")
+# What each Amazon Managed Grafana workspace version has (docs/grafana.md, "Amazon Managed Grafana"), by the
+# Grafana major version the workspace reports: subfolders from the Grafana 10 workspaces
+# (userguide/version-differences.html), the /apis structure in the Grafana 12 API reference
+# (userguide/v12-Grafana-API-new-structure.html), dynamic dashboards (schema v2) from the Grafana 13 workspaces
+# (userguide/v13-dash-dynamic-dashboards.html).
+AMG_FEATURES = {
+    "nested folders": 10,
+    "/apis generation": 12,
+    "schema v2 dashboards": 13,
+}
+# Self-hosted Grafana: nested folders on by default from 11.0 (behind the nestedFolders toggle in 10.x,
+# grafana/grafana#84631), /apis from 12, schema v2 from 12 (behind toggles on 12.x)
+GRAFANA_FEATURES = {
+    "nested folders": 11,
+    "/apis generation": 12,
+    "schema v2 dashboards": 12,
+}
 THROTTLED = 429
 IDEMPOTENT_METHODS = ("GET", "HEAD", "PUT", "DELETE")
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -141,11 +163,20 @@ class GrafanaClient(object):
 
     def __init__(self, url, token=None, user=None, password=None, org_id=None, validate_certs=True,
                  ca_path=None, timeout=30, retries=3, backoff=0.5, sleep=time.sleep, use_proxy=True, max_wait=60,
-                 api="auto", namespace=None):
+                 api="auto", namespace=None, flavor="auto"):
         if not url:
             raise MonitoringError("configure the Grafana client", "url is required",
                                   "set url, or the environment variable GRAFANA_URL")
         self.url = url.rstrip("/")
+        if flavor not in FLAVOR_CHOICES:
+            raise MonitoringError("configure the Grafana client", "grafana_flavor must be one of %s, got %r" % (
+                ", ".join(FLAVOR_CHOICES), flavor), None)
+        self.flavor = flavor if flavor != "auto" else (
+            "amg" if AMG_HOST_RE.match((urlsplit(self.url).hostname or "").lower()) else "grafana")
+        if self.flavor == "amg" and not token and user is not None:
+            raise MonitoringError("configure the Grafana client", "Amazon Managed Grafana takes only service-account "
+                                  "tokens, not user/password (users sign in through IAM Identity Center or SAML)",
+                                  "set token (monitoring.stack.amg_service_account mints one)")
         self.token = token
         self.user = user
         self.password = password
@@ -183,7 +214,7 @@ class GrafanaClient(object):
                    validate_certs=params.get("validate_certs", True), ca_path=params.get("ca_path"),
                    timeout=params.get("timeout") or 30, retries=params.get("retries", 3),
                    use_proxy=params.get("use_proxy", True), api=params.get("api") or "auto",
-                   namespace=params.get("namespace"))
+                   namespace=params.get("namespace"), flavor=params.get("grafana_flavor") or "auto")
 
     def _headers(self):
         headers = {"Accept": "application/json", "Content-Type": "application/json"}
@@ -371,6 +402,9 @@ class GrafanaClient(object):
             else:
                 version = self.server_version()
                 major = _major(version)
+                if self.flavor == "amg" and self.api == "apis":
+                    self.require("/apis generation", "choose the Grafana API", "api: apis, but ",
+                                 "use api: auto or api: legacy")
                 if major is not None and major < APIS_SINCE:
                     if self.api == "apis":
                         raise MonitoringError(
@@ -389,6 +423,30 @@ class GrafanaClient(object):
             health = self.request("GET", "/api/health") or {}
             self._version = str(health.get("version") or "") if isinstance(health, dict) else ""
         return self._version
+
+    def has(self, feature):
+        """(supported, what lacks it) of a feature of AMG_FEATURES on this server, from the version of
+        /api/health (asked once). A hidden version counts as supported on Grafana (the server then
+        answers for itself) and as unsupported on AMG, where nothing else tells."""
+        try:
+            version = self.server_version()
+        except GrafanaAPIError:
+            version = ""
+        major = _major(version)
+        if self.flavor == "amg":
+            match = re.match(r"^v?(\d+\.\d+)", version)
+            what = "Amazon Managed Grafana %s workspaces" % (match.group(1) if match else "(version hidden)")
+            return major is not None and major >= AMG_FEATURES[feature], what
+        return major is None or major >= GRAFANA_FEATURES[feature], "Grafana %s" % version
+
+    def require(self, feature, action, prefix="", hint=None):
+        """Refuse, before any write, what this Amazon Managed Grafana workspace version lacks."""
+        supported, what = self.has(feature)
+        if not supported:
+            since = AMG_FEATURES[feature]
+            raise MonitoringError(action, "%s%s have no %s (Amazon Managed Grafana has them from its Grafana %d "
+                                  "workspaces); nothing was sent" % (prefix, what, feature, since),
+                                  hint or "update the workspace version (AWS: UpdateWorkspaceConfiguration grafanaVersion)")
 
     def uses_apis(self):
         return self.generation()[0] == "apis"
@@ -426,6 +484,9 @@ class GrafanaClient(object):
                                   "(elements, layout): only /apis dashboard.grafana.app v2beta1 (Grafana 12) and v2 "
                                   "(Grafana 13) can; nothing was sent",
                                   "use api: auto or api: apis, or export the dashboard as classic JSON")
+        if self.flavor == "amg":
+            self.require("schema v2 dashboards", action, hint="export the dashboard as classic JSON, or update the "
+                         "workspace to Grafana 13")
         generation, _version, grafana = self.generation()
         if generation != "apis":
             raise MonitoringError(action, "Grafana %s has only the legacy /api generation, which cannot carry schema v2 "

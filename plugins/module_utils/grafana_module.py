@@ -28,6 +28,7 @@ def grafana_argument_spec(**extra):
         use_proxy=dict(type="bool", default=True),
         api=dict(type="str", default="auto", choices=["auto", "legacy", "apis"]),
         namespace=dict(type="str"),
+        grafana_flavor=dict(type="str", default="auto", choices=["auto", "grafana", "amg"]),
     )
     spec.update(extra)
     return spec

@@ -447,6 +447,65 @@ def normalize_datasources(datasources):
     return out
 
 
+# Trace links of a Tempo datasource (Grafana's "Provision the Tempo data source"; docs/tempo.md):
+# the jsonData block, the datasource type it must point to, and what the link is called.
+TEMPO_LINKS = (("tracesToLogsV2", ("loki",), "trace to logs"),
+               ("tracesToMetrics", ("prometheus",), "trace to metrics"))
+# Span attribute -> label: the log agents label every stream with service (log_agent_model.py).
+TEMPO_DEFAULT_TAGS = ({"key": "service.name", "value": "service"},)
+
+
+def tempo_datasource(settings):
+    """The Tempo datasource the grafana role provisions from ``settings`` (url; optional name, uid,
+    logs_datasource_uid, metrics_datasource_uid, tags, span_start_shift, span_end_shift,
+    metrics_queries)."""
+    tags = [dict(tag) for tag in (settings.get("tags") or TEMPO_DEFAULT_TAGS)]
+    start, end = settings.get("span_start_shift") or "-5m", settings.get("span_end_shift") or "5m"
+    metrics = {"datasourceUid": settings.get("metrics_datasource_uid") or "prometheus",
+               "spanStartTimeShift": start, "spanEndTimeShift": end, "tags": [dict(t) for t in tags]}
+    if settings.get("metrics_queries"):
+        metrics["queries"] = [dict(q) for q in settings["metrics_queries"]]
+    return {
+        "name": settings.get("name") or "Tempo",
+        "type": "tempo",
+        "uid": settings.get("uid") or "tempo",
+        "url": settings.get("url"),
+        "access": "proxy",
+        "jsonData": {
+            "tracesToLogsV2": {"datasourceUid": settings.get("logs_datasource_uid") or "loki",
+                               "spanStartTimeShift": start, "spanEndTimeShift": end, "tags": tags,
+                               "filterByTraceID": True, "filterBySpanID": False},
+            "tracesToMetrics": metrics,
+            "nodeGraph": {"enabled": True},
+        },
+    }
+
+
+def _tempo_link_problems(where, json_data, types_by_uid):
+    problems = []
+    if "tracesToLogs" in json_data:
+        problems.append("%s: jsonData.tracesToLogs is the old trace to logs block: use tracesToLogsV2 "
+                        "(datasourceUid, tags, spanStartTimeShift...)" % where)
+    for block, wanted, what in TEMPO_LINKS:
+        link = json_data.get(block)
+        if link is None:
+            continue
+        if not isinstance(link, dict):
+            problems.append("%s: jsonData.%s must be a dict" % (where, block))
+            continue
+        uid = link.get("datasourceUid")
+        if uid not in types_by_uid:
+            problems.append("%s: jsonData.%s.datasourceUid %r is not the uid of a provisioned datasource "
+                            "(provisioned: %s)" % (where, block, uid, ", ".join(sorted(types_by_uid)) or "none"))
+        elif types_by_uid[uid] not in wanted:
+            problems.append("%s: jsonData.%s.datasourceUid %r is a %s datasource; %s needs %s"
+                            % (where, block, uid, types_by_uid[uid], what, " or ".join(wanted)))
+        tags = link.get("tags", [])
+        if not isinstance(tags, list) or not all(isinstance(t, dict) and t.get("key") for t in tags):
+            problems.append("%s: jsonData.%s.tags must be a list of {key, value}" % (where, block))
+    return problems
+
+
 def datasource_problems(datasources, var="grafana_datasources"):
     """Problems of a provisioning datasource list: name/type/url, unique uids and names,
     one default, SigV4 settings."""
@@ -456,6 +515,11 @@ def datasource_problems(datasources, var="grafana_datasources"):
     uids = {}
     names = {}
     defaults = []
+    # Every provisioned uid and its type, for the links of a Tempo datasource.
+    types_by_uid = {}
+    for entry in datasources:
+        if isinstance(entry, dict) and (entry.get("uid") or entry.get("name")):
+            types_by_uid.setdefault(entry.get("uid") or slug_uid(entry["name"]), entry.get("type"))
     for index, entry in enumerate(datasources):
         where = "%s[%d]" % (var, index)
         if not isinstance(entry, dict):
@@ -495,6 +559,8 @@ def datasource_problems(datasources, var="grafana_datasources"):
             problems.append("%s: jsonData.sigV4Region is required with sigV4Auth (the AMP workspace's region)" % where)
         if ds_type == "cloudwatch" and not json_data.get("defaultRegion"):
             problems.append("%s: jsonData.defaultRegion is required for CloudWatch" % where)
+        if ds_type == "tempo":
+            problems.extend(_tempo_link_problems(where, json_data, types_by_uid))
         secure = entry.get("secureJsonData")
         if secure is not None and not isinstance(secure, dict):
             problems.append("%s: secureJsonData must be a dict" % where)

@@ -14,7 +14,6 @@ only when the caller manages its uid or description.
 
 from __future__ import annotations
 
-import re
 
 from ansible_collections.monitoring.stack.plugins.module_utils.common import MonitoringError
 from ansible_collections.monitoring.stack.plugins.module_utils.dashboard_transforms import (
@@ -24,10 +23,6 @@ from ansible_collections.monitoring.stack.plugins.module_utils.dashboard_transfo
     to_json,
 )
 from ansible_collections.monitoring.stack.plugins.module_utils.grafana_client import GrafanaAPIError
-
-# Grafana 11.0 turned nested folders on by default; 10.x (the newest Amazon Managed Grafana
-# version AWS documents besides 12) has them only behind a preview feature flag.
-NESTED_FOLDERS_SINCE = 11
 
 
 class SyncError(MonitoringError):
@@ -141,22 +136,23 @@ class GrafanaSync(object):
                                         % ("/".join(parts), parent_uid))
 
     def require_nested_folders(self, what):
-        """Refuse nested folders on a Grafana without them (Amazon Managed Grafana 9.x/10.x),
-        where a parentUid would be ignored and the folder land at the root."""
+        """Refuse nested folders on a Grafana without them (self-hosted 10.x and older, Amazon Managed
+        Grafana 8.4/9.4 workspaces), where a parentUid would be ignored and the folder land at the root."""
         if self._nested is None:
-            try:
-                version = self.client.server_version()  # asked once per client (also for the API generation)
-            except GrafanaAPIError:
-                version = None
-            match = re.match(r"^(\d+)\.", str(version or ""))
-            self._nested = (match is None or int(match.group(1)) >= NESTED_FOLDERS_SINCE, version)
-        supported, version = self._nested
-        if not supported:
-            raise SyncError(
-                "create folder %s" % what,
-                "Grafana %s has no nested folders (they came with Grafana 11; Amazon Managed Grafana workspaces "
-                "on 9.x and 10.x have none), so the folder would land at the root" % version,
-                "use a one-level folder title, or upgrade the workspace to Grafana 12")
+            self._nested = self.client.has("nested folders")  # /api/health, asked once per client
+        supported, server = self._nested
+        if supported:
+            return
+        if self.client.flavor == "amg":
+            raise SyncError("create folder %s" % what,
+                            "%s have no nested folders (Amazon Managed Grafana has subfolders from its Grafana 10 "
+                            "workspaces), so the folder would land at the root" % server,
+                            "use a one-level folder title, or update the workspace to Grafana 10.4 or later")
+        raise SyncError(
+            "create folder %s" % what,
+            "%s has no nested folders (on by default from Grafana 11; 10.x has them only behind the nestedFolders "
+            "feature toggle), so the folder would land at the root" % server,
+            "use a one-level folder title, or upgrade Grafana")
 
     def ensure_folder(self, title, uid=None, parent_uid=None, description=None, rename=False):
         """Create or update one folder. Returns {changed, action, folder, before, after}."""

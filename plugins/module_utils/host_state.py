@@ -166,19 +166,28 @@ def group_drift(name):
 def listing_drift(spec):
     """Entries of directory PATH that a find + remove task pair would remove (empty: in sync).
 
-    spec: path, patterns (shell patterns; empty: every entry), keep (names that stay). Every
-    entry counts, hidden ones and directories too, so the probe never hides one the find sees.
+    spec: path, patterns (shell patterns; empty: every entry), keep (names that stay), recurse.
+    Every entry counts, hidden ones and directories too, so the probe never hides one the find
+    sees. With recurse, as `find recurse=true` (files only): every file below PATH, named by its
+    path relative to PATH (what keep names), the patterns matched against its base name.
     """
     path = spec["path"]
-    try:
-        names = sorted(os.listdir(path))
-    except OSError as error:
-        if error.errno in (errno.ENOENT, errno.ENOTDIR):
-            return []
-        raise
+    if not os.path.isdir(path):
+        return []
+    if spec.get("recurse"):
+        names = sorted(os.path.relpath(os.path.join(top, name), path)
+                       for top, _dirs, files in os.walk(path) for name in files)
+    else:
+        try:
+            names = sorted(os.listdir(path))
+        except OSError as error:
+            if error.errno in (errno.ENOENT, errno.ENOTDIR):
+                return []
+            raise
     keep = set(spec.get("keep") or [])
     patterns = spec.get("patterns") or []
-    extra = [n for n in names if n not in keep and (not patterns or any(fnmatch.fnmatch(n, p) for p in patterns))]
+    extra = [n for n in names
+             if n not in keep and (not patterns or any(fnmatch.fnmatch(os.path.basename(n), p) for p in patterns))]
     return ["%s: holds %s, which is not wanted" % (path, n) for n in extra]
 
 

@@ -25,7 +25,8 @@ import datetime
 import re
 
 from ansible_collections.monitoring.stack.plugins.module_utils import ha
-from ansible_collections.monitoring.stack.plugins.module_utils.common import prometheus_duration_seconds, split_address
+from ansible_collections.monitoring.stack.plugins.module_utils.common import (
+    prometheus_duration_seconds, split_address, variable_namer)
 
 STORES = ("tsdb", "boltdb-shipper")
 OBJECT_STORES = ("filesystem", "s3", "gcs", "azure", "swift", "bos", "cos", "alibabacloud", "inmemory")
@@ -71,14 +72,7 @@ def _get(config, path):
 
 def config_problems(config, names=None):
     """Problems of a Loki config dict; empty when the structure is usable."""
-    names = names or {}
-
-    def name(path):
-        for prefix in sorted(names, key=len, reverse=True):
-            if path == prefix or path.startswith(prefix + "."):
-                return "%s (%s)" % (names[prefix], path)
-        return path
-
+    name = variable_namer(names)
     if not isinstance(config, dict):
         return ["the Loki config must be a mapping, got %s" % type(config).__name__]
     problems = []

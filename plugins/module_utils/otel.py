@@ -97,6 +97,11 @@ DEFAULT_SPEC = {
     "amp_endpoint": "${env:AMP_ENDPOINT}",
     "amp_region": "${env:AWS_REGION}",
     "traces": True,
+    # Where the traces pipeline sends spans: X-Ray (awsxray) or Tempo / any OTLP gRPC endpoint (otlp).
+    "traces_exporter": "xray",
+    "traces_otlp_endpoint": None,  # host:port of the OTLP gRPC receiver (Tempo: 4317)
+    "traces_otlp_insecure": False,  # plaintext gRPC (tls.insecure); TLS with the system CAs otherwise
+    "traces_otlp_ca_file": None,    # CA bundle in the collector container for Tempo's certificate
     "ecs_container_metrics": True,
     "memory_limit_mib": 410,
     "memory_spike_limit_mib": 128,
@@ -219,7 +224,40 @@ def spec_problems(spec):
     if not (isinstance(region, str) and ("$" in region or is_region_shape(region))):
         problems.append("amp_region: %r is not an AWS region (e.g. eu-west-1) nor a substitution such as "
                         "${env:AWS_REGION}" % (region,))
+    problems.extend(_traces_exporter_problems(s))
     return problems
+
+
+TRACES_EXPORTERS = ("xray", "otlp")
+_GRPC_TARGET = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+|\$\{(?:env:)?[A-Za-z_][A-Za-z0-9_]*\}):"
+                          r"([0-9]{1,5}|\$\{(?:env:)?[A-Za-z_][A-Za-z0-9_]*\})$")
+
+
+def _traces_exporter_problems(s):
+    kind = s.get("traces_exporter")
+    if kind not in TRACES_EXPORTERS:
+        return ["traces_exporter: must be xray or otlp, got %r" % (kind,)]
+    if kind != "otlp":
+        return []
+    endpoint = s.get("traces_otlp_endpoint")
+    if not endpoint:
+        return ["traces_otlp_endpoint: required with traces_exporter otlp (host:port of Tempo's OTLP gRPC receiver, "
+                "e.g. tempo.internal:4317)"]
+    if not _GRPC_TARGET.match(str(endpoint)):
+        return ["traces_otlp_endpoint: must be host:port (gRPC), got %r" % (endpoint,)]
+    if s.get("traces_otlp_insecure") and s.get("traces_otlp_ca_file"):
+        return ["traces_otlp_ca_file: a CA file needs TLS (traces_otlp_insecure false)"]
+    return []
+
+
+def traces_exporter(s):
+    """(exporter id, its config) of the traces pipeline for merged spec ``s``."""
+    if s["traces_exporter"] == "otlp":
+        tls = {"insecure": bool(s["traces_otlp_insecure"])}
+        if s.get("traces_otlp_ca_file"):
+            tls["ca_file"] = s["traces_otlp_ca_file"]
+        return "otlp", {"endpoint": s["traces_otlp_endpoint"], "tls": tls}
+    return "awsxray", {"region": s["amp_region"], "indexed_attributes": list(XRAY_INDEXED_ATTRIBUTES)}
 
 
 def _spec(spec):
@@ -296,7 +334,8 @@ def build_config(spec):
         },
     }
     if s["traces"]:
-        exporters["awsxray"] = {"region": s["amp_region"], "indexed_attributes": list(XRAY_INDEXED_ATTRIBUTES)}
+        trace_exporter, trace_exporter_config = traces_exporter(s)
+        exporters[trace_exporter] = trace_exporter_config
 
     metric_receivers = ["otlp", "prometheus"] + (["awsecscontainermetrics"] if s["ecs_container_metrics"] else [])
     pipelines = {"metrics": {
@@ -308,7 +347,7 @@ def build_config(spec):
         pipelines["traces"] = {
             "receivers": ["otlp"],
             "processors": ["memory_limiter", "resourcedetection", "resource", "batch"],
-            "exporters": ["awsxray"],
+            "exporters": [trace_exporter],
         }
 
     return {

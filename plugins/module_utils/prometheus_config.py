@@ -330,6 +330,10 @@ def build_flags(settings):
     storage = "--storage.agent.path=" if agent else "--storage.tsdb.path="
     flags = ["--config.file=" + settings["config_file"], storage + settings["data_dir"],
              "--web.listen-address=" + settings["listen_address"], "--web.enable-lifecycle"]
+    # Backups (playbooks/backup.yml) take TSDB snapshots through the admin API; it is served on
+    # the one listen address above, with the same auth, and can also delete series: off otherwise.
+    if _is_on(settings, "admin_api") and not agent:
+        flags.append("--web.enable-admin-api")
     if agent and pv.is_v3(version):
         flags.append("--agent")
     if not agent and settings.get("retention_time"):

@@ -16,9 +16,10 @@ description:
   - A O(uid) already used by a folder with another title is an error unless O(rename=true), so that a copied
     uid does not silently rename someone else's folder. With O(rename=true) that folder is renamed (its uid,
     dashboards and links stay).
-  - Nested folders need Grafana 11 or later. On older Grafana (Amazon Managed Grafana workspaces on 9.x and 10.x)
-    a folder inside another one is refused with a message naming the version (read from C(/api/health)), since
-    Grafana would create it at the root.
+  - Nested folders need Grafana 11 or later, or an Amazon Managed Grafana 10.4 or later workspace (see
+    O(grafana_flavor)). On older ones (self-hosted 10.x, Amazon Managed Grafana 8.4 and 9.4 workspaces) a folder
+    inside another one is refused with a message naming the version (read from C(/api/health)), since Grafana
+    would create it at the root.
 author:
   - monitoring.stack contributors (!UNKNOWN)
 extends_documentation_fragment:

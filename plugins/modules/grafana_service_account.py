@@ -68,8 +68,10 @@ options:
     default: present
 notes:
   - Amazon Managed Grafana workspaces mint service-account tokens through the AWS API
-    (C(CreateWorkspaceServiceAccountToken), at most 30 days); this module speaks to Grafana's own API.
+    (C(CreateWorkspaceServiceAccountToken), at most 30 days) with M(monitoring.stack.amg_service_account); this
+    module speaks to Grafana's own API.
 seealso:
+  - module: monitoring.stack.amg_service_account
   - module: monitoring.stack.grafana_dashboard
 """
 

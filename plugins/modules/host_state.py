@@ -112,10 +112,16 @@ options:
         elements: str
         default: []
       keep:
-        description: Names of entries that stay.
+        description: Names of entries that stay (with I(recurse), paths relative to I(path)).
         type: list
         elements: str
         default: []
+      recurse:
+        description:
+          - Count every file below I(path), as M(ansible.builtin.find) with C(recurse=true) finds them.
+          - I(patterns) then match each file's base name.
+        type: bool
+        default: false
       sets:
         description: Names of the sets (see I(sets)) this item belongs to.
         type: list
@@ -254,6 +260,7 @@ def main():
                 path=dict(type="path", required=True),
                 patterns=dict(type="list", elements="str", default=[]),
                 keep=dict(type="list", elements="str", default=[]),
+                recurse=dict(type="bool", default=False),
                 sets=dict(type="list", elements="str", default=[]),
             )),
             sets=dict(type="dict", default={}),

@@ -127,9 +127,31 @@ options:
     default: "${env:AWS_REGION}"
   traces:
     description:
-      - Add the traces pipeline (OTLP to X-Ray).
+      - Add the traces pipeline (OTLP receiver to X-Ray, or to Tempo with O(traces_exporter=otlp)).
     type: bool
     default: true
+  traces_exporter:
+    description:
+      - Where the traces pipeline exports spans. V(xray) is the C(awsxray) exporter (region O(amp_region)).
+      - V(otlp) is the C(otlp) (gRPC) exporter to O(traces_otlp_endpoint), for example the Tempo of the
+        monitoring.stack.tempo role (its OTLP gRPC receiver, port 4317), instead of X-Ray.
+    type: str
+    choices: [xray, otlp]
+    default: xray
+  traces_otlp_endpoint:
+    description:
+      - C(host:port) of the OTLP gRPC receiver (C(exporters.otlp.endpoint)); required with O(traces_exporter=otlp).
+    type: str
+  traces_otlp_insecure:
+    description:
+      - Plaintext gRPC to O(traces_otlp_endpoint) (C(exporters.otlp.tls.insecure)); C(false) uses TLS.
+    type: bool
+    default: false
+  traces_otlp_ca_file:
+    description:
+      - CA bundle, a path inside the collector container, that signs the endpoint's certificate
+        (C(exporters.otlp.tls.ca_file)); the system CAs when unset. Needs O(traces_otlp_insecure=false).
+    type: str
   ecs_container_metrics:
     description:
       - Add the C(awsecscontainermetrics) receiver (task CPU, memory, network).
@@ -259,6 +281,19 @@ options:
       traces:
         description: As O(traces).
         type: bool
+      traces_exporter:
+        description: As O(traces_exporter).
+        type: str
+        choices: [xray, otlp]
+      traces_otlp_endpoint:
+        description: As O(traces_otlp_endpoint).
+        type: str
+      traces_otlp_insecure:
+        description: As O(traces_otlp_insecure).
+        type: bool
+      traces_otlp_ca_file:
+        description: As O(traces_otlp_ca_file).
+        type: str
       ecs_container_metrics:
         description: As O(ecs_container_metrics).
         type: bool
@@ -317,6 +352,16 @@ seealso:
 """
 
 EXAMPLES = r"""
+# Traces to a self-hosted Tempo (monitoring.stack.tempo, OTLP gRPC on 4317) instead of X-Ray
+- name: ADOT config whose traces go to Tempo
+  monitoring.stack.otel_config:
+    project: photogather
+    service: api
+    traces_exporter: otlp
+    traces_otlp_endpoint: tempo.monitoring.internal:4317
+    traces_otlp_insecure: true  # inside the VPC; set traces_otlp_ca_file for TLS instead
+    dest: /etc/otel/api.yaml
+
 # seed 000's per-service table as one task: one config per service, uploaded under SSE-KMS
 - name: ADOT collector configs
   monitoring.stack.otel_config:
@@ -473,7 +518,8 @@ from ansible_collections.monitoring.stack.plugins.module_utils.otel_delivery imp
 
 SPEC_OPTIONS = ("project", "service", "service_name", "job_name", "app_port", "app_host", "metrics_path",
                 "scrape_interval", "scrape_timeout", "custom_metric_prefixes", "keep_default_prefixes",
-                "amp_endpoint", "amp_region", "traces", "ecs_container_metrics", "memory_limit_mib",
+                "amp_endpoint", "amp_region", "traces", "traces_exporter", "traces_otlp_endpoint",
+                "traces_otlp_insecure", "traces_otlp_ca_file", "ecs_container_metrics", "memory_limit_mib",
                 "memory_spike_limit_mib")
 HEADER = "Managed by monitoring.stack.otel_config: change the inventory, not this file."
 
@@ -772,6 +818,10 @@ def main():
         amp_endpoint=dict(type="str", default="${env:AMP_ENDPOINT}"),
         amp_region=dict(type="str", default="${env:AWS_REGION}"),
         traces=dict(type="bool", default=True),
+        traces_exporter=dict(type="str", default="xray", choices=["xray", "otlp"]),
+        traces_otlp_endpoint=dict(type="str"),
+        traces_otlp_insecure=dict(type="bool", default=False),
+        traces_otlp_ca_file=dict(type="str"),
         ecs_container_metrics=dict(type="bool", default=True),
         memory_limit_mib=dict(type="int", default=410),
         memory_spike_limit_mib=dict(type="int", default=128),
@@ -801,6 +851,10 @@ def main():
             amp_endpoint=dict(type="str"),
             amp_region=dict(type="str"),
             traces=dict(type="bool"),
+            traces_exporter=dict(type="str", choices=["xray", "otlp"]),
+            traces_otlp_endpoint=dict(type="str"),
+            traces_otlp_insecure=dict(type="bool"),
+            traces_otlp_ca_file=dict(type="str"),
             ecs_container_metrics=dict(type="bool"),
             memory_limit_mib=dict(type="int"),
             memory_spike_limit_mib=dict(type="int"),

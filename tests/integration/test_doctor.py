@@ -13,6 +13,7 @@ import sys
 import pytest
 import yaml
 
+from ansible_collections.monitoring.stack.plugins.filter.yace import yace_scrape_configs
 from tests.support.playbook import REPO
 
 pytestmark = pytest.mark.slow
@@ -91,8 +92,10 @@ SHIPPED_SPECS = [
 ]
 
 
-def _shipped_inputs(tmp_path, specs):
-    prometheus = {"scrape_configs": [
+def _shipped_inputs(tmp_path, specs, yace=True):
+    # The YACE exporter's job as the stack renders it for a host of the group yace.
+    yace_jobs = yace_scrape_configs({"yace": ["cw1"]}, {"cw1": {"monitoring_environment": "stage"}}) if yace else []
+    prometheus = {"scrape_configs": yace_jobs + [
         {"job_name": "node", "static_configs": [{"targets": ["127.0.0.1:9100"]}],
          "metric_relabel_configs": [{"source_labels": ["__name__"], "regex": "node_.*", "action": "keep"}]},
         {"job_name": "reviewlens-api", "static_configs": [{"targets": ["127.0.0.1:8000"]}],
@@ -115,13 +118,23 @@ def test_shipped_dashboards_pass_against_scrape_configs_of_their_jobs(playbook, 
     assert result.rc != 0, result
     task = result.result(TASK)
     assert [(f["uid"], f["check"], f["panel"]) for f in task["findings"]] == [
-        ("ms-overview", "metric_dropped", "JVM heap used")]
+        ("ms-overview", "metric_dropped", "JVM heap used")], "the YACE job (it keeps aws* and yace_* only) is not a service of ms-overview"
     assert "for job reviewlens-api (a value $job can take)" in task["findings"][0]["problem"]
     assert "let $job offer only the jobs this dashboard is for" in task["findings"][0]["fix"]
     assert task["not_checked"] == []
-    assert task["summary"]["dashboards"] == 9 and task["summary"]["queries"] > 100
+    assert task["summary"]["dashboards"] == 11 and task["summary"]["queries"] > 100
     assert set(task["summary"]["scraped_jobs"]) == {"node", "reviewlens-api", "shop-web-api-metrics",
-                                                    "shop-scheduler-metrics", "shop-worker-metrics"}
+                                                    "shop-scheduler-metrics", "shop-worker-metrics", "yace"}
+
+
+def test_shipped_yace_dashboards_need_the_yace_job(playbook, tmp_path):
+    """Without a YACE exporter to scrape, every panel of the two YACE dashboards is "No data"."""
+    result = playbook(str(PLAYBOOK), extravars=_shipped_inputs(tmp_path, SHIPPED_SPECS, yace=False))
+    assert result.rc != 0
+    findings = [f for f in result.result(TASK)["findings"] if f["uid"] != "ms-overview"]
+    assert {f["uid"] for f in findings} == {"ms-aws-rds-yace", "ms-aws-alb-yace"}
+    assert all(f["check"] == "metric_dropped" and re.search(r"\baws_(rds|applicationelb)_", f["query"])
+               for f in findings)
 
 
 def test_shipped_scheduler_dashboard_needs_its_prefix_kept(playbook, tmp_path):

@@ -18,11 +18,15 @@ handler test ``TestFoldersCreateAPIEndpoint`` in ``pkg/api/folder_test.go`` expe
 path trips the version check instead answer 412 version-mismatch (issue #50767 on 9.x,
 grafana-api.md section 4.3): ``folder_uid_taken_status=412`` reproduces them.
 
-``amg=True`` plays an Amazon Managed Grafana workspace on Grafana 10.4 (AWS documents 8.4, 9.4
-and 10.4 workspaces; none has nested folders, which became default in Grafana 11.0):
-``/api/health`` reports 10.4.1, folders are flat, a ``parentUid`` is ignored (grafana-api.md
-9.6 leaves "ignored or rejected" open; ignoring is the case a client cannot notice) and
-``/api/folders/:uid/move`` does not exist.
+The ``amg*`` modes play Amazon Managed Grafana workspaces (docs/grafana.md, "Amazon Managed
+Grafana"): ``amg`` a 10.4 workspace (``amg=True``), ``amg-9.4`` and ``amg-12.4``. AWS documents
+subfolders from its Grafana 10 workspaces (userguide/version-differences.html, "Subfolders"), so
+10.4 and 12.4 nest folders like Grafana 11; on 9.4 (and any ``version`` below 10) folders are
+flat, a ``parentUid`` is ignored (grafana-api.md 9.6 leaves "ignored or rejected" open; ignoring is
+the case a client cannot notice) and ``/api/folders/:uid/move`` does not exist. 12.4 serves
+``/apis`` v1beta1 without the schema v2 versions (AWS documents dynamic dashboards from its
+Grafana 13 workspaces). What AMG's ``/api/health`` answers is not documented; the stand-in
+answers like Grafana, so a client cannot tell AMG from it (the URL tells it, or ``grafana_flavor``).
 
 Faults for retry tests: ``inject(method, path_regex, status, times, retry_after=None,
 commit=False, before=None)`` answers ``status`` (429 with a ``Retry-After`` header, 5xx...)
@@ -47,7 +51,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 UID_RE = re.compile(r"^[a-zA-Z0-9_-]*$")
 # The modes: the Grafana version /api/health reports and the /apis versions served (docs/grafana.md).
 # legacy: Grafana 11 (no /apis); both: 12.x (/apis v1beta1 next to /api); apis: 13.x (/apis v1, /api
-# deprecated but working); amg: an Amazon Managed Grafana 10.4 workspace (flat folders, no /apis).
+# deprecated but working); amg, amg-9.4, amg-12.4: Amazon Managed Grafana workspaces (see above).
 # Schema v2 dashboards (elements, layout): dashboard.grafana.app/v2beta1 on 12.x (behind the
 # kubernetesDashboards and dynamic dashboards feature toggles; dynamic_dashboards=False plays 12.x
 # without them), v2 on 13.x; only the dashboard group has them.
@@ -56,7 +60,10 @@ MODES = {
     "both": {"version": "12.2.0", "apis": ("v1beta1", "v2beta1")},
     "apis": {"version": "13.0.0", "apis": ("v1", "v2")},
     "amg": {"version": "10.4.1", "apis": ()},
+    "amg-9.4": {"version": "9.4.7", "apis": ()},
+    "amg-12.4": {"version": "12.4.0", "apis": ("v1beta1",)},
 }
+AMG_NESTED_FOLDERS_SINCE = 10  # AWS: subfolders came with the Grafana 10 workspaces
 FOLDER_ANNOTATION = "grafana.app/folder"
 APIS_PATH = re.compile(r"/apis/(?P<group>dashboard|folder)\.grafana\.app/(?P<version>[^/]+)/namespaces/(?P<namespace>[^/]+)"
                        r"/(?P<resource>dashboards|folders)(?:/(?P<name>[^/]+))?")
@@ -124,8 +131,10 @@ class GrafanaStandIn:
         if mode not in MODES:
             raise ValueError("mode must be one of %s" % ", ".join(MODES))
         self.mode = mode
-        self.amg = mode == "amg"
+        self.amg = mode.startswith("amg")
         self.version = version or MODES[mode]["version"]
+        # folders are flat only on an AMG workspace older than 10 (self-hosted modes are 11 and later)
+        self.flat_folders = self.amg and int(self.version.split(".")[0]) < AMG_NESTED_FOLDERS_SINCE
         self.apis_versions = tuple(v for v in MODES[mode]["apis"] if dynamic_dashboards or not v.startswith("v2"))
         self._apis_version = None  # apiVersion of the /apis request being answered
         self.folder_uid_taken_status = folder_uid_taken_status
@@ -665,7 +674,7 @@ class GrafanaStandIn:
             fail(400, "bad request data", traceID="")
         title = (body.get("title") or "").strip()
         uid = (body.get("uid") or "").strip()
-        parent = "" if self.amg else body.get("parentUid") or ""
+        parent = "" if self.flat_folders else body.get("parentUid") or ""
         if not title:
             fail(400, "folder title cannot be empty")
         if not UID_RE.match(uid):
@@ -707,7 +716,7 @@ class GrafanaStandIn:
         return self._folder_dto(org, folder)
 
     def move_folder(self, org, uid, body, **_kw):
-        if self.amg:
+        if self.flat_folders:
             fail(404, "Not found")
         folder = org.folders.get(uid)
         if folder is None:

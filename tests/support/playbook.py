@@ -138,3 +138,17 @@ def run_playbook(playbook, *, inventory=None, extravars=None, check=False, diff=
     except ValueError:
         report = {}
     return PlaybookResult(proc.returncode, report, proc.stderr, proc.stdout)
+
+
+def render_role_vars(cases, vars_files):
+    """Render role variables on the controller: {case: text} for cases {case: (template, vars)}.
+
+    One playbook run of one debug task per case, with the role's defaults and vars files loaded
+    as a play would load them: what the role would write, without a host.
+    """
+    tasks = [{"name": name, "ansible.builtin.debug": {"msg": template}, "vars": overrides}
+             for name, (template, overrides) in cases.items()]
+    result = run_playbook([{"name": "render", "hosts": "localhost", "gather_facts": False,
+                            "vars_files": vars_files, "tasks": tasks}])
+    assert result.rc == 0, result
+    return {name: result.result(name)["msg"] for name in cases}

@@ -8,6 +8,10 @@ against this server, which answers as the products' sources do:
   ``{"message": "Dashboards config reloaded"}`` / ``"Datasources config reloaded"``; 401
   ``{"message": "Invalid username or password"}`` for wrong credentials; 403 for a non-admin;
   500 ``{"message": "Internal Server Error"}`` when provisioning fails (the reason goes to the log).
+  A service-account token (``Authorization: Bearer``, ``tokens``: token -> its permissions) is
+  allowed when it holds ``provisioning:reload`` (the permission the handler's swagger comment names;
+  Grafana OSS grants it to server admins only, which service accounts cannot be), else 403 with
+  the RBAC body of grafana-api.md 1.4; an unknown token is 401 ``api-key.invalid`` (1.3).
 - Alloy ``POST /-/reload`` (internal/service/http/http.go): 200 ``config reloaded\\n``; 400 with
   the reason as plain text when the new configuration is rejected.
 
@@ -26,10 +30,11 @@ GRAFANA_MESSAGES = {"dashboards": "Dashboards config reloaded", "datasources": "
 
 
 class ReloadStandIn:
-    def __init__(self, admin_user="admin", admin_password="admin"):
+    def __init__(self, admin_user="admin", admin_password="admin", tokens=None):
         self.admin_user = admin_user
         self.admin_password = admin_password
-        self.requests = []        # (method, path, basic-auth user or None)
+        self.tokens = dict(tokens or {})  # service-account token -> set of RBAC permissions
+        self.requests = []        # (method, path, basic-auth user, "token", or None)
         self.grafana_failure = False
         self.alloy_rejection = ""  # non-empty: /-/reload answers 400 with this text
         self._server = None
@@ -52,6 +57,8 @@ class ReloadStandIn:
 
             def _user(self):
                 header = self.headers.get("Authorization", "")
+                if header.startswith("Bearer "):
+                    return "token", header[7:]
                 if not header.startswith("Basic "):
                     return None, None
                 user, _sep, password = base64.b64decode(header[6:]).decode().partition(":")
@@ -78,7 +85,16 @@ class ReloadStandIn:
                     return self._answer(200, "config reloaded\n", "text/plain; charset=utf-8")
                 if (len(parts) == 5 and parts[:3] == ["api", "admin", "provisioning"] and parts[4] == "reload"
                         and parts[3] in GRAFANA_MESSAGES):
-                    if user is None or (user, password) != (standin.admin_user, standin.admin_password):
+                    if user == "token":
+                        if password not in standin.tokens:
+                            return self._answer(401, {"message": "Invalid API key", "messageId": "api-key.invalid",
+                                                      "statusCode": 401, "traceID": ""})
+                        if "provisioning:reload" not in standin.tokens[password]:
+                            return self._answer(403, {
+                                "title": "Access denied", "accessErrorId": "ACE0123456789",
+                                "message": "You'll need additional permissions to perform this action. "
+                                           "Permissions needed: provisioning:reload"})
+                    elif user is None or (user, password) != (standin.admin_user, standin.admin_password):
                         return self._answer(401, {"message": "Invalid username or password"})
                     if standin.grafana_failure:
                         return self._answer(500, {"message": "Internal Server Error"})

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import promql_parser
 import pytest
+import yaml
 
-from ansible_collections.monitoring.stack.plugins.module_utils import doctor
+from ansible_collections.monitoring.stack.plugins.module_utils import doctor, yace_config
 from ansible_collections.monitoring.stack.plugins.module_utils.dashboard_transforms import prepare_dashboard
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,6 +27,7 @@ EXPECTED = {
     "ms-overview": "services", "ms-spring-boot-api": "services", "ms-spring-boot-scheduler": "services",
     "ms-spring-boot-worker": "services", "ms-python-fastapi": "services", "ms-host": "infrastructure",
     "ms-aws-ecs": "aws", "ms-aws-rds": "aws", "ms-aws-alb": "aws",
+    "ms-aws-rds-yace": "aws", "ms-aws-alb-yace": "aws",
 }
 CLOUDWATCH_NAMESPACES = {
     "ms-aws-ecs": {"AWS/ECS", "ECS/ContainerInsights"},
@@ -128,7 +130,7 @@ CW_FILES = [p for p in FILES if not _is_prometheus(_load(p))]
 
 
 def test_both_kinds_are_covered():
-    assert len(PROM_FILES) == 6 and len(CW_FILES) == 3
+    assert len(PROM_FILES) == 8 and len(CW_FILES) == 3
 
 
 @pytest.mark.parametrize("path", PROM_FILES, ids=lambda p: p.name)
@@ -258,3 +260,34 @@ def test_every_promql_passes_promtool(path, tmp_path):
     proc = subprocess.run([promtool, "check", "rules", str(rule_file)], capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "SUCCESS: %d rules found" % len(rules) in proc.stdout
+
+
+# The exporter variants of the RDS and ALB dashboards (either source: CloudWatch datasource or YACE).
+YACE_VARIANTS = {"ms-aws-rds-yace": ("ms-aws-rds", "AWS/RDS"), "ms-aws-alb-yace": ("ms-aws-alb", "AWS/ApplicationELB")}
+
+
+def _role_default_yace_config():
+    defaults = yaml.safe_load((REPO / "roles" / "yace" / "defaults" / "main.yml").read_text())
+    return yace_config.build_config({"regions": ["eu-west-1"], "jobs": defaults["yace_discovery_jobs"]})
+
+
+@pytest.mark.parametrize("uid", sorted(YACE_VARIANTS))
+def test_yace_dashboards_query_only_what_the_role_makes_yace_export(uid):
+    """Every aws_* metric of an exporter dashboard is one the yace role's default jobs export
+    (names by YACE's rule, checked against YACE's own names in test_yace_config.py), and the
+    variant covers the namespace of its CloudWatch-datasource twin."""
+    from ansible_collections.monitoring.stack.plugins.module_utils import yace_config
+
+    exported = yace_config.exported_metric_names(_role_default_yace_config())
+    twin, namespace = YACE_VARIANTS[uid]
+    path = DASHBOARDS / "aws" / (uid[3:] + ".json")
+    dashboard = _load(path)
+    used = set()
+    for _where, expr, variable in _prom_queries(dashboard):
+        if variable != "environment":  # label_values(up, environment), as on every dashboard
+            used.update(s.name for s in _selectors(expr))
+    assert used and used <= exported, sorted(used - exported)
+    prefix = yace_config.metric_name(namespace, "X", "Y").rsplit("_x_y", 1)[0] + "_"
+    assert all(name.startswith(prefix) for name in used)
+    assert (DASHBOARDS / "aws" / (twin[3:] + ".json")).is_file()
+    assert "yace" in dashboard["tags"]

@@ -163,6 +163,7 @@ def _imports(path, seen=None):
 # module parses or writes YAML (rule files, Alertmanager definitions, ADOT configs, doctor
 # inputs); promql-parser where PromQL is parsed (the $environment injection, the doctor).
 NEEDS = {
+    "amg_service_account": {"boto3", "botocore"},
     "amp_alertmanager_definition": {"boto3", "botocore", "yaml"},
     "amp_rule_groups_namespace": {"boto3", "botocore", "yaml"},
     "amp_workspace": {"boto3", "botocore"},

@@ -23,6 +23,7 @@ MODULES = sorted(p.stem for p in (REPO / "plugins" / "modules").glob("*.py"))
 # What each module supports, as its code does (check mode everywhere; the doctor, the
 # inventory check and host_state only read and return no diff).
 EXPECTED = {
+    "amg_service_account": ("full", "aws", "monitoring.stack.aws"),
     "amp_alertmanager_definition": ("full", "aws", "monitoring.stack.aws"),
     "amp_rule_groups_namespace": ("full", "aws", "monitoring.stack.aws"),
     "amp_workspace": ("full", "aws", "monitoring.stack.aws"),

@@ -326,34 +326,61 @@ def test_dashboard_json_that_is_a_list_names_the_option(playbook, grafana, tmp_p
     assert grafana.client.get_dashboard(grafana.uid("l1")) is None
 
 
-# item 29: Amazon Managed Grafana has no nested folders ------------------------------------------
-@pytest.fixture
-def amg():
-    server = GrafanaStandIn(amg=True).start()
+# item 29: nested folders on Amazon Managed Grafana follow the workspace version -------------------
+# (AWS documents subfolders from the Grafana 10 workspaces: docs/grafana.md, "Amazon Managed Grafana")
+@pytest.fixture(params=["amg-9.4", "amg"])
+def amg(request):
+    server = GrafanaStandIn(mode=request.param).start()
     yield server
     server.stop()
 
 
 def amg_conn(server):
-    return {"url": server.url, "token": ADMIN_TOKEN, "retries": 0}
+    return {"url": server.url, "token": ADMIN_TOKEN, "retries": 0, "grafana_flavor": "amg"}
 
 
 @pytest.mark.parametrize("check", [True, False])
-def test_nested_folder_on_amg_is_refused_naming_the_version(playbook, amg, check):
+def test_nested_folder_on_amg_9_4_is_refused_naming_the_version(playbook, amg, check):
+    if amg.mode != "amg-9.4":
+        pytest.skip("10.4 workspaces have nested folders (next test)")
     for module, args in [("grafana_dashboard", {"dashboard": {"uid": "d", "title": "D"}, "folder": "Team/Service"}),
                          ("grafana_folder", {"title": "Team/Service"}),
                          ("grafana_dashboards", {"path": str(FIXTURES), "folder": "Team/Service"})]:
         run = playbook(play([task(module, **dict(amg_conn(amg), **args))]), check=check)
         assert run.rc != 0, run
         msg = run.result("t")["msg"]
-        assert msg.startswith("Failed to create folder Team/Service: Grafana 10.4.1 has no nested folders"), msg
-        assert "Amazon Managed Grafana" in msg and "Hint: use a one-level folder" in msg, msg
+        assert msg.startswith("Failed to create folder Team/Service: Amazon Managed Grafana 9.4 workspaces have no "
+                              "nested folders"), msg
+        assert "Hint: use a one-level folder" in msg, msg
     state = amg.state()
     assert state["folders"] == {} and state["dashboards"] == {}  # nothing half-made
 
 
+def test_nested_folder_on_amg_10_4_is_created_once(playbook, amg):
+    if amg.mode != "amg":
+        pytest.skip("9.4 workspaces have no nested folders (test above)")
+    args = dict(amg_conn(amg), dashboard={"uid": "d", "title": "D"}, folder="Team/Service")
+    assert playbook(play([task("grafana_dashboard", **args)])).result("t")["operation"] == "created"
+    assert playbook(play([task("grafana_dashboard", **args)])).result("t")["changed"] is False
+    folders = amg.state()["folders"]
+    team = [uid for uid, folder in folders.items() if folder["title"] == "Team"]
+    assert sorted((f["title"], f["parentUid"]) for f in folders.values()) == [("Service", team[0]), ("Team", "")]
+    assert amg.state()["dashboard_folders"]["d"] != team[0]  # in Service, not in Team
+
+
 def test_one_level_folder_on_amg_works(playbook, amg):
+    if amg.mode != "amg-9.4":
+        pytest.skip("the flat-folder workspace is the case (10.4 nests: test above)")
     args = dict(amg_conn(amg), dashboard={"uid": "d", "title": "D"}, folder="Team")
     assert playbook(play([task("grafana_dashboard", **args)])).result("t")["operation"] == "created"
     assert playbook(play([task("grafana_dashboard", **args)])).result("t")["changed"] is False
     assert [f["title"] for f in amg.state()["folders"].values()] == ["Team"]
+
+
+def test_schema_v2_on_amg_is_refused_before_any_write(playbook, amg):
+    dashboard = {"uid": "v2d", "title": "V2", "elements": {}, "layout": {"kind": "GridLayout", "spec": {"items": []}}}
+    run = playbook(play([task("grafana_dashboard", **dict(amg_conn(amg), dashboard=dashboard))]))
+    assert run.rc != 0, run
+    version = "9.4" if amg.mode == "amg-9.4" else "10.4"
+    assert "Amazon Managed Grafana %s workspaces have no schema v2 dashboards" % version in run.result("t")["msg"]
+    assert [m for m, _p in amg.log if m != "GET"] == [] and amg.state()["dashboards"] == {}

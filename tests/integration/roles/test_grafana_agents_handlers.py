@@ -105,6 +105,31 @@ def test_grafana_reload_with_a_wrong_password_names_the_variables(playbook, tmp_
     assert PASSWORD not in failed.stdout + failed.stderr
 
 
+TOKEN = "glsa_handler_test_token_0123456789"
+
+
+def test_grafana_reload_with_a_service_account_token(playbook, tmp_path, standin):
+    """grafana_api_token replaces the admin password in the handlers' calls; a token without
+    provisioning:reload (every service account on Grafana OSS) fails naming the variable."""
+    standin.tokens[TOKEN] = {"provisioning:reload"}
+    assert _grafana_run(playbook, tmp_path, standin, grafana_service_state="stopped").rc == 0
+    allowed = _grafana_run(playbook, tmp_path, standin, grafana_api_token=TOKEN, grafana_datasources=[
+        {"name": "Loki", "type": "loki", "url": "http://127.0.0.5:3100"}])
+    assert allowed.rc == 0, allowed
+    assert standin.requests == [("POST", "/api/admin/provisioning/datasources/reload", "token")]  # no basic auth
+
+    standin.tokens[TOKEN] = set()  # Grafana OSS: a service account cannot hold provisioning:reload
+    denied = _grafana_run(playbook, tmp_path, standin, grafana_api_token=TOKEN, grafana_datasources=[
+        {"name": "Loki", "type": "loki", "url": "http://127.0.0.6:3100"}])
+    assert denied.rc != 0
+    assert standin.requests[1:] == [("POST", "/api/admin/provisioning/datasources/reload", "token")]
+    message = " ".join(msg for _name, msg in denied.failures())
+    assert "HTTP 403 You'll need additional permissions to perform this action. Permissions needed: " \
+        "provisioning:reload" in message and "grafana_api_token" in message, denied
+    for run in (allowed, denied):
+        assert TOKEN not in run.stdout + run.stderr and PASSWORD not in run.stdout + run.stderr
+
+
 def test_grafana_ini_change_restarts_and_does_not_reload(playbook, tmp_path, standin):
     assert _grafana_run(playbook, tmp_path, standin, grafana_service_state="stopped").rc == 0
     restarted = _grafana_run(playbook, tmp_path, standin, grafana_ini={"dataproxy": {"timeout": 61}})

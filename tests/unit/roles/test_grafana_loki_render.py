@@ -61,14 +61,9 @@ CASES = {
 
 @pytest.fixture(scope="module")
 def rendered():
-    from tests.support.playbook import run_playbook
+    from tests.support.playbook import render_role_vars
 
-    tasks = [{"name": name, "ansible.builtin.debug": {"msg": template}, "vars": overrides}
-             for name, (template, overrides) in CASES.items()]
-    result = run_playbook([{"name": "render", "hosts": "localhost", "gather_facts": False,
-                            "vars_files": VARS_FILES, "tasks": tasks}])
-    assert result.rc == 0, result
-    return dict((name, result.result(name)["msg"]) for name in CASES)
+    return render_role_vars(CASES, VARS_FILES)
 
 
 @pytest.mark.slow

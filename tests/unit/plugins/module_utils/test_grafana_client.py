@@ -313,7 +313,7 @@ def test_standin_folders_and_datasources(standin):
 
 def test_standin_folder_uid_taken_412_mode_and_amg_mode():
     old = GrafanaStandIn(folder_uid_taken_status=412).start()
-    amg = GrafanaStandIn(amg=True).start()
+    amg = GrafanaStandIn(mode="amg-9.4").start()  # flat folders (AWS: subfolders from the 10.4 workspaces)
     try:
         client = GrafanaClient(old.url, token=ADMIN_TOKEN, retries=0)
         client.create_folder("Team", uid="team")
@@ -321,7 +321,7 @@ def test_standin_folder_uid_taken_412_mode_and_amg_mode():
             client.create_folder("Other", uid="team")
         assert err.value.status == 412 and "version-mismatch" in err.value.message
         client = GrafanaClient(amg.url, token=ADMIN_TOKEN, retries=0)
-        assert GrafanaClient(amg.url, retries=0).request("GET", "/api/health")["version"] == "10.4.1"
+        assert GrafanaClient(amg.url, retries=0).request("GET", "/api/health")["version"] == "9.4.7"
         client.create_folder("Team", uid="team")
         assert "parentUid" not in client.create_folder("Svc", uid="svc", parent_uid="team")  # flat
     finally:

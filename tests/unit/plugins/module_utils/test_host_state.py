@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import grp
 import hashlib
+import json
 import os
 import pwd
 import shutil
@@ -324,3 +325,30 @@ def test_compare_reads_packages_and_joins_sets(tmp_path):
     found = compare(spec, lambda name: "")
     assert found["in_sync"]["set:package"] is False
     assert found["drift"] == ["package loki: is install ok unpacked, not installed"]
+
+
+def _found_by_find(root, patterns):
+    """What ansible.builtin.find (recurse, these patterns) lists under ROOT: the real module is the oracle."""
+    args = "paths=%s patterns=%s recurse=true" % (root, ",".join(patterns))
+    out = subprocess.run(
+        ["ansible", "localhost", "-c", "local", "-m", "ansible.builtin.find", "-a", args, "-o"],
+        capture_output=True, text=True, check=True, timeout=120,
+        env=dict(os.environ, ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false"))
+    result = json.loads(out.stdout.split("=>", 1)[1])
+    return sorted(os.path.relpath(f["path"], root) for f in result["files"])
+
+
+def test_recursive_listing_names_what_find_would_remove(tmp_path):
+    # The grafana role's pair: find *.json recursively, remove what is not provisioned.
+    for name in ("Services/api.json", "Services/db.json", "Nodes/node.json", "top.json", "Services/notes.txt"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("{}")
+    keep = ["Services/api.json", "top.json"]
+    spec = {"path": str(tmp_path), "patterns": ["*.json"], "keep": keep, "recurse": True}
+    removed_by_find = sorted(set(_found_by_find(tmp_path, ["*.json"])) - set(keep))
+    assert removed_by_find == ["Nodes/node.json", "Services/db.json"]
+    assert listing_drift(spec) == ["%s: holds %s, which is not wanted" % (tmp_path, n) for n in removed_by_find]
+    spec["keep"] = keep + removed_by_find
+    assert listing_drift(spec) == []
+    # Without recurse only the top level counts, as before.
+    assert listing_drift(dict(spec, keep=[], recurse=False)) == ["%s: holds top.json, which is not wanted" % tmp_path]

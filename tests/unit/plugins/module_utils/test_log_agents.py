@@ -229,7 +229,7 @@ def test_alloy_journal_only(model):
      "forward_to = loki.write.nope.receiver refers to nothing defined"),
     ('loki.process "p" {\n  forward_to = []\n  stage.grok { }\n}\n', "unsupported block stage.grok"),
     ('local.file_match "a" {\n  path_targets = [{"__path__" = "logs/*.log"}]\n}\n', "__path__ must be an absolute path"),
-    ('otelcol.receiver.otlp "a" { }\n', "unknown component"),
+    ('otelcol.receiver.jaeger "a" { }\n', "unknown component"),
     ('loki.relabel {\n  forward_to = []\n}\n', "a component needs a label"),
     ('loki.relabel "my-label" {\n  forward_to = []\n}\n', "block label 'my-label' must be an identifier"),
 ])
@@ -464,3 +464,70 @@ def test_the_split_modules_are_what_log_agents_exports():
     assert la.promtail_config is promtail_config.promtail_config
     assert la.parse_alloy is alloy_syntax.parse_alloy and la.Block is alloy_syntax.Block
     assert la.alloy_config is alloy_config.alloy_config and la.validate_alloy is alloy_config.validate_alloy
+
+
+# ---------------------------------------------------------------------------- traces to Tempo (Alloy)
+
+TRACES = {"endpoint": "127.0.0.233:4317", "insecure": True,
+          "grpc_listen_address": "127.0.0.1:4317", "http_listen_address": "127.0.0.1:4318"}
+
+
+def test_alloy_traces_receiver_to_tempo_literal(model):
+    text = la.alloy_config(model, traces=TRACES)
+    assert la.validate_alloy(text) == []
+    assert text.endswith('''
+otelcol.receiver.otlp "default" {
+  grpc {
+    endpoint = "127.0.0.1:4317"
+  }
+
+  http {
+    endpoint = "127.0.0.1:4318"
+  }
+
+  output {
+    traces = [otelcol.exporter.otlp.tempo.input]
+  }
+}
+
+otelcol.exporter.otlp "tempo" {
+  client {
+    endpoint = "127.0.0.233:4317"
+
+    tls {
+      insecure = true
+    }
+  }
+}
+''')
+
+
+def test_alloy_traces_with_tls_ca_and_grpc_only(model):
+    text = la.alloy_config(model, traces=dict(TRACES, insecure=False, ca_file="/etc/ssl/tempo-ca.pem",
+                                              http_listen_address=""))
+    assert la.validate_alloy(text) == []
+    blocks = {(b.name, b.label): b for b in la.parse_alloy(text)}
+    receiver = blocks[("otelcol.receiver.otlp", "default")]
+    assert [b.name for b in receiver.blocks()] == ["grpc", "output"]
+    tls = blocks[("otelcol.exporter.otlp", "tempo")].blocks("client")[0].blocks("tls")[0]
+    assert tls.attrs() == {"insecure": False, "ca_file": "/etc/ssl/tempo-ca.pem"}
+
+
+def test_alloy_without_traces_renders_no_otelcol(model):
+    assert "otelcol." not in la.alloy_config(model)
+
+
+@pytest.mark.parametrize("broken, message", [
+    (('    traces = [otelcol.exporter.otlp.tempo.input]\n', '    traces = [otelcol.exporter.otlp.other.input]\n'),
+     'otelcol.receiver.otlp "default": traces = otelcol.exporter.otlp.other.input refers to nothing defined'),
+    (('    endpoint = "127.0.0.233:4317"\n', '    endpoint = "http://127.0.0.233:4317"\n'),
+     'otelcol.exporter.otlp "tempo": client.endpoint must be host:port (gRPC), got \'http://127.0.0.233:4317\''),
+    (('  output {\n    traces = [otelcol.exporter.otlp.tempo.input]\n  }\n', ''),
+     'otelcol.receiver.otlp "default": missing required block output'),
+])
+def test_alloy_validator_rejects_broken_traces(model, broken, message):
+    text = la.alloy_config(model, traces=TRACES)
+    old, new = broken
+    assert old in text
+    problems = la.validate_alloy(text.replace(old, new))
+    assert any(p.startswith(message) for p in problems), problems

@@ -547,3 +547,61 @@ def test_mask_unlike_shows_only_what_the_new_config_repeats():
     new = {"exporters": {"otlp": {"endpoint": "https://a", "x": ["1"]}}}
     assert otel.mask_unlike(old, new) == {
         "previous": otel.MASK, "exporters": {"otlp": {"endpoint": "https://a", "x": ["1", otel.MASK]}}}
+
+
+# ---------------------------------------------------------------------------- traces to Tempo (OTLP)
+
+
+def test_traces_to_tempo_by_otlp_instead_of_xray_literal():
+    config = build(traces_exporter="otlp", traces_otlp_endpoint="tempo.monitoring.internal:4317",
+                   traces_otlp_insecure=True, ecs_container_metrics=False)
+    text = otel.render_yaml({"exporters": {"otlp": config["exporters"]["otlp"]},
+                             "service": {"pipelines": {"traces": config["service"]["pipelines"]["traces"]}}})
+    assert text == """\
+exporters:
+  otlp:
+    endpoint: tempo.monitoring.internal:4317
+    tls:
+      insecure: true
+service:
+  pipelines:
+    traces:
+      receivers:
+        - otlp
+      processors:
+        - memory_limiter
+        - resourcedetection
+        - resource
+        - batch
+      exporters:
+        - otlp
+"""
+    assert "awsxray" not in config["exporters"]
+    assert problems_of(config) == []
+
+
+def test_traces_otlp_with_tls_and_a_ca_file():
+    config = build(traces_exporter="otlp", traces_otlp_endpoint="tempo.example.com:4317",
+                   traces_otlp_ca_file="/etc/ssl/tempo-ca.pem")
+    assert config["exporters"]["otlp"] == {"endpoint": "tempo.example.com:4317",
+                                           "tls": {"insecure": False, "ca_file": "/etc/ssl/tempo-ca.pem"}}
+
+
+def test_traces_exporter_defaults_to_xray():
+    config = build()
+    assert config["service"]["pipelines"]["traces"]["exporters"] == ["awsxray"]
+    assert "otlp" not in config["exporters"]
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"traces_exporter": "jaeger"}, "traces_exporter: must be xray or otlp, got 'jaeger'"),
+    ({"traces_exporter": "otlp"}, "traces_otlp_endpoint: required with traces_exporter otlp (host:port of Tempo's "
+                                  "OTLP gRPC receiver, e.g. tempo.internal:4317)"),
+    ({"traces_exporter": "otlp", "traces_otlp_endpoint": "http://tempo:4318"},
+     "traces_otlp_endpoint: must be host:port (gRPC), got 'http://tempo:4318'"),
+    ({"traces_exporter": "otlp", "traces_otlp_endpoint": "tempo:4317", "traces_otlp_insecure": True,
+      "traces_otlp_ca_file": "/ca.pem"},
+     "traces_otlp_ca_file: a CA file needs TLS (traces_otlp_insecure false)"),
+])
+def test_traces_exporter_bad_input(spec, message):
+    assert otel.spec_problems(dict(spec, project=PROJECT, service="web-api")) == [message]

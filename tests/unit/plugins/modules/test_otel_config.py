@@ -129,6 +129,7 @@ def test_s3_uri_takes_the_buckets_region(stubbed_clients, capsys, location, regi
     ({"amp_region": "eu-wset-1"}, "amp_region: 'eu-wset-1' is not a region botocore knows"),
     ({"scrape_interval": "thirty", "memory_limit_mib": -5}, "scrape_interval: 'thirty' is not a duration"),
     ({"service": "web api"}, "service: 'web api' may hold only letters"),
+    ({"traces_exporter": "otlp"}, "traces_otlp_endpoint: required with traces_exporter otlp"),
 ])
 def test_bad_options_fail_before_any_call(stubbed_clients, capsys, args, fragment):
     stubbed_clients("s3")  # no response stubbed: any AWS call fails the test
@@ -137,3 +138,16 @@ def test_bad_options_fail_before_any_call(stubbed_clients, capsys, args, fragmen
     out = run_module(otel_config, capsys, args, region=region)
     assert out["failed"] is True
     assert fragment in out["msg"] and out["msg"].startswith("Failed to ")
+
+
+def test_traces_exporter_otlp_renders_the_otlp_exporter(stubbed_clients, capsys, tmp_path):
+    stubbed_clients("s3")  # nothing stubbed: only the file is written
+    dest = tmp_path / "otel.yaml"
+    out = run_module(otel_config, capsys, {"project": "p", "service": "web-api", "dest": str(dest),
+                                           "traces_exporter": "otlp", "traces_otlp_endpoint": "10.0.1.20:4317",
+                                           "traces_otlp_insecure": True}, region="eu-west-1")
+    assert out["changed"] is True, out
+    written = yaml.safe_load(dest.read_text())
+    assert written["exporters"]["otlp"] == {"endpoint": "10.0.1.20:4317", "tls": {"insecure": True}}
+    assert "awsxray" not in written["exporters"]
+    assert written["service"]["pipelines"]["traces"]["exporters"] == ["otlp"]
