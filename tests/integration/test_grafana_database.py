@@ -17,24 +17,18 @@ A wrong password in the inventory must fail to connect, so the test can fail.
 from __future__ import annotations
 
 import configparser
-import os
-import pwd
-import shutil
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.support.playbook import run_playbook
-from tests.support.prometheus_process import free_port, stop_process
+from tests.support.postgres import Postgres, pg_env, skip_without_postgres
 
 pytestmark = pytest.mark.slow
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 ADDRESS = "127.0.0.181"
 DB_USER = "grafana_ha"
 DB_NAME = "grafana_ha"
@@ -44,67 +38,10 @@ REPO = Path(__file__).resolve().parents[2]
 VARS_FILES = [str(REPO / "roles" / "grafana" / kind / "main.yml") for kind in ("defaults", "vars")]
 
 
-def _pg_env():
-    return {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-
-
-class Postgres:
-    """A throwaway PostgreSQL 15 cluster; ``start()`` waits at most 30 s, ``stop()`` always."""
-
-    def __init__(self):
-        self.dir = Path(tempfile.mkdtemp(prefix="ms-pg-"))  # pytest's tmp_path is 0700 root: postgres cannot enter it
-        self.port = free_port(ADDRESS)
-        self.proc = None
-        self.log = self.dir / "postgres.log"
-        self._as = {}
-        if os.geteuid() == 0:
-            user = pwd.getpwnam("postgres")
-            os.chown(self.dir, user.pw_uid, user.pw_gid)
-            self._as = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
-        os.chmod(self.dir, 0o700)
-
-    def _run(self, *args, timeout=120):
-        return subprocess.run(list(args), cwd=str(self.dir), env=_pg_env(), capture_output=True, text=True,
-                              timeout=timeout, check=False, **self._as)
-
-    def start(self):
-        init = self._run(str(PG_BIN / "initdb"), "-D", str(self.dir / "data"), "-U", "postgres",
-                         "--auth-local=trust", "--auth-host=scram-sha-256")
-        assert init.returncode == 0, init.stderr
-        with open(self.log, "w") as log:
-            self.proc = subprocess.Popen(
-                [str(PG_BIN / "postgres"), "-D", str(self.dir / "data"), "-p", str(self.port),
-                 "-c", "listen_addresses=" + ADDRESS, "-c", "unix_socket_directories=" + str(self.dir),
-                 "-c", "fsync=off"],
-                cwd=str(self.dir), env=_pg_env(), stdout=log, stderr=subprocess.STDOUT, **self._as)
-        deadline = time.monotonic() + 30
-        for _attempt in range(150):
-            ready = self._run(str(PG_BIN / "pg_isready"), "-h", ADDRESS, "-p", str(self.port), timeout=10)
-            if ready.returncode == 0 or self.proc.poll() is not None or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-        assert ready.returncode == 0, "PostgreSQL did not start: %s" % self.log.read_text()[-2000:]
-        return self
-
-    def admin_sql(self, sql):
-        """SQL as the superuser over the Unix socket (trust), never over TCP."""
-        out = self._run("psql", "-h", str(self.dir), "-p", str(self.port), "-U", "postgres", "-d", "postgres",
-                        "-v", "ON_ERROR_STOP=1", "-Atc", sql, timeout=60)
-        assert out.returncode == 0, out.stderr
-        return out.stdout
-
-    def stop(self):
-        stop_process(self.proc)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
 def postgres():
-    missing = [str(p) for p in (PG_BIN / "initdb", PG_BIN / "postgres", PG_BIN / "pg_isready") if not p.exists()]
-    if missing or not shutil.which("psql"):
-        pytest.skip("PostgreSQL 15 binaries absent (%s): install Debian's postgresql package "
-                    "(scripts/setup-system.sh does)" % ", ".join(missing or ["psql"]))
-    server = Postgres()
+    skip_without_postgres()
+    server = Postgres(ADDRESS)
     try:
         server.start()
         server.admin_sql("CREATE ROLE %s LOGIN PASSWORD '%s'" % (DB_USER, DB_PASSWORD.replace("'", "''")))
@@ -178,7 +115,7 @@ def _psql(settings, query="select current_user, current_database()"):
     host, port = _split_host_port(settings["host"])
     conninfo = "host=%s port=%s dbname=%s user=%s sslmode=%s connect_timeout=10" % (
         host, port, settings["name"], settings["user"], settings.get("ssl_mode") or "disable")
-    env = dict(_pg_env(), PGPASSWORD=settings.get("password", ""))
+    env = dict(pg_env(), PGPASSWORD=settings.get("password", ""))
     return subprocess.run(["psql", conninfo, "-Atc", query], env=env, capture_output=True, text=True,
                           timeout=60, check=False)
 

@@ -1,9 +1,11 @@
 """playbooks/backup.yml against real processes on this machine (localhost, no systemd):
 Prometheus 2.42 with the admin API, Alertmanager with a silence made by amtool, a Grafana SQLite
-database (sqlite3's .backup), stored in S3 on a moto server with SSE-KMS, and on the controller.
+database (sqlite3's .backup), stored in S3 on a moto server with SSE-KMS, and on the controller;
+a shared PostgreSQL 15 database of Grafana dumped with pg_dump (a real server on 127.0.0.182).
 
 The oracles: the real Prometheus (the archive holds a block whose meta.json promtool reads),
-amtool (the exported silence), sqlite3 (the copied rows), S3 HeadObject (the encryption).
+amtool (the exported silence), sqlite3 (the copied rows), S3 HeadObject (the encryption),
+pg_restore into a fresh database and psql (the dumped rows).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import boto3
 import pytest
 
 from tests.support.playbook import REPO
+from tests.support.postgres import Postgres, skip_without_postgres
 from tests.support.prometheus_process import PrometheusProcess, free_port, stop_process
 
 pytestmark = [pytest.mark.slow,
@@ -199,3 +202,69 @@ def test_a_prometheus_without_the_admin_api_fails_before_any_change(playbook, al
     assert run.rc != 0
     assert "Set prometheus_backup_enabled: true" in run.failures()[0][1], run.failures()
     assert run.changed() == 0 and not (tmp_path / "backups").exists()
+
+
+PG_ADDRESS = "127.0.0.182"
+# a : and a backslash, which the password file must escape
+PG_PASSWORD = r"pg:backup\s3cr3t-7c1"
+
+
+@pytest.fixture
+def grafana_postgres():
+    """A real PostgreSQL 15 with Grafana's database (one dashboard row), owned by its own role."""
+    skip_without_postgres()
+    server = Postgres(PG_ADDRESS)
+    try:
+        server.start()
+        server.admin_sql("CREATE ROLE grafana_bk LOGIN PASSWORD '%s'" % PG_PASSWORD)
+        server.admin_sql("CREATE DATABASE grafana_bk OWNER grafana_bk")
+        server.admin_sql("CREATE TABLE dashboard (uid text, title text); ALTER TABLE dashboard OWNER TO grafana_bk;"
+                         "INSERT INTO dashboard VALUES ('pg1', 'Kept in PostgreSQL')", database="grafana_bk")
+        yield server
+    finally:
+        server.stop()
+
+
+def _postgres_database(server, password=PG_PASSWORD):
+    return {"type": "postgres", "host": PG_ADDRESS, "port": server.port, "name": "grafana_bk",
+            "user": "grafana_bk", "password": password}
+
+
+def test_grafana_postgres_database_is_dumped_with_pg_dump(playbook, prometheus, alertmanager, grafana_db,
+                                                           grafana_postgres, tmp_path):
+    dest = tmp_path / "backups"
+    values = _vars(prometheus, alertmanager, grafana_db, tmp_path, backup_dest=str(dest), backup_dest_on="controller",
+                   backup_components=["grafana"], grafana_database=_postgres_database(grafana_postgres))
+    run = playbook(PLAYBOOK, extravars=values, diff=True, extra_args=["-vvv"])
+    assert run.rc == 0, run
+    assert run.result("Dump the shared postgres database")["changed"] is True
+    # the password went through a password file under no_log: not in the output, not even at -vvv --diff
+    assert PG_PASSWORD not in run.stdout + run.stderr
+    archives = list((dest / "localhost" / "grafana").iterdir())
+    assert len(archives) == 1, archives
+    members = _members(archives[0])
+    assert "grafana.pgdump" in members and "grafana.db" not in members, members
+    assert "provisioning/datasources/ds.yml" in members, members
+    assert not [m for m in members if "dbpass" in m], members  # the password file is not archived
+    assert not list(tmp_path.glob("ms-backup-*")), list(tmp_path.glob("ms-backup-*"))  # nor left on the host
+    with tarfile.open(archives[0]) as archive:
+        archive.extract("./grafana.pgdump", tmp_path / "dump", filter="data")
+    # the oracle: PostgreSQL's own pg_restore reads the dump back into a fresh database
+    grafana_postgres.restore(tmp_path / "dump" / "grafana.pgdump", "grafana_restored")
+    assert grafana_postgres.admin_sql("SELECT uid, title FROM dashboard", database="grafana_restored").strip() \
+        == "pg1|Kept in PostgreSQL"
+
+
+def test_a_wrong_postgres_password_fails_the_backup_without_showing_it(playbook, prometheus, alertmanager,
+                                                                        grafana_db, grafana_postgres, tmp_path):
+    wrong = "wrong-pg-password-93f"
+    dest = tmp_path / "backups"
+    values = _vars(prometheus, alertmanager, grafana_db, tmp_path, backup_dest=str(dest), backup_dest_on="controller",
+                   backup_components=["grafana"], grafana_database=_postgres_database(grafana_postgres, wrong))
+    run = playbook(PLAYBOOK, extravars=values, extra_args=["-vvv"])
+    assert run.rc != 0
+    assert [name for name, _msg in run.failures()] == ["Dump the shared postgres database"], run.failures()
+    assert wrong not in run.stdout + run.stderr
+    # nothing stored, and the host's staging files are removed
+    assert (sorted(dest.rglob("*.tar")) if dest.exists() else []) == []
+    assert not list(tmp_path.glob("ms-backup-grafana-*"))
