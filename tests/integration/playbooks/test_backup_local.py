@@ -230,8 +230,8 @@ def _postgres_database(server, password=PG_PASSWORD):
             "user": "grafana_bk", "password": password}
 
 
-def test_grafana_postgres_database_is_dumped_with_pg_dump(playbook, prometheus, alertmanager, grafana_db,
-                                                           grafana_postgres, tmp_path):
+def test_grafana_postgres_database_is_dumped_with_pg_dump(
+        playbook, prometheus, alertmanager, grafana_db, grafana_postgres, tmp_path):
     dest = tmp_path / "backups"
     values = _vars(prometheus, alertmanager, grafana_db, tmp_path, backup_dest=str(dest), backup_dest_on="controller",
                    backup_components=["grafana"], grafana_database=_postgres_database(grafana_postgres))
@@ -255,8 +255,8 @@ def test_grafana_postgres_database_is_dumped_with_pg_dump(playbook, prometheus, 
         == "pg1|Kept in PostgreSQL"
 
 
-def test_a_wrong_postgres_password_fails_the_backup_without_showing_it(playbook, prometheus, alertmanager,
-                                                                        grafana_db, grafana_postgres, tmp_path):
+def test_a_wrong_postgres_password_fails_the_backup_without_showing_it(
+        playbook, prometheus, alertmanager, grafana_db, grafana_postgres, tmp_path):
     wrong = "wrong-pg-password-93f"
     dest = tmp_path / "backups"
     values = _vars(prometheus, alertmanager, grafana_db, tmp_path, backup_dest=str(dest), backup_dest_on="controller",
