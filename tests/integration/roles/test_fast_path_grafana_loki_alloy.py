@@ -4,8 +4,8 @@ Their binaries cannot be downloaded here (no Grafana, Loki or Alloy binary on th
 in the demo, each role deploys its user, directories, configuration and unit, and the services
 stay stopped. A fresh converge writes everything; the re-run changes nothing, its probes report no
 drift and the install and configure tasks do not run at all. Then the test breaks what each probe
-covers (a dashboard's content, a stale dashboard in a folder, a config's mode, a deleted config)
-and checks that the next run names each drift, repairs it with the real task, and that the run
+covers (a dashboard's content, a stale dashboard in a folder, a config's mode, a deleted config,
+a running unit of the other log agent) and checks that the next run names each drift, repairs it with the real task, and that the run
 after that changes nothing.
 """
 
@@ -23,8 +23,9 @@ pytestmark = pytest.mark.slow
 
 HOST = "ms-fastpath-grafana"
 ADDRESS = "127.0.0.197"
+# Alloy through the log_agent role, as site.yml runs it (monitoring_log_agent defaults to alloy).
 PLAY = [{"name": "grafana, loki and alloy", "hosts": HOST, "gather_facts": True,
-         "roles": [{"role": "monitoring.stack.%s" % role} for role in ("loki", "grafana", "alloy")]}]
+         "roles": [{"role": "monitoring.stack.%s" % role} for role in ("loki", "grafana", "log_agent")]}]
 DASHBOARDS = "/var/lib/grafana/dashboards"
 # Tasks a re-run with nothing to change must not run (the probe found their items in sync).
 SKIPPED_WHEN_IN_SYNC = [
@@ -33,7 +34,10 @@ SKIPPED_WHEN_IN_SYNC = [
     "Write the prepared dashboards", "Find dashboards that are no longer provisioned", "Write the Loki configuration",
     "Write the Alloy configuration", "Write the systemd unit of grafana", "Write the systemd unit of loki",
     "Write the systemd unit of alloy", "Look for the loki binary", "Look for the Alloy binary",
+    # the Alloy probe found no unit of the other agent (Promtail)
+    "Look for the other agent's unit", "Stop and disable the other agent",
 ]
+PROMTAIL_UNIT = "/etc/systemd/system/promtail.service"
 
 
 @pytest.fixture(name="host")
@@ -61,7 +65,8 @@ def _host(testhosts, tmp_path):
 
 
 def task_names(result):
-    return [name.split(" : ", 1)[-1] for name, _res in result.results(HOST)]
+    """The tasks that ran (a task skipped by its `when` has a result too: not counted)."""
+    return [name.split(" : ", 1)[-1] for name, res in result.results(HOST) if not res.get("skipped")]
 
 
 # (what to break, shell, task that must report changed, the item it changed, a word of the probe's reason)
@@ -76,6 +81,10 @@ DRIFTS = [
      "/etc/loki/config.yml: mode is 0644, not 0640"),
     ("deleted config", "rm /etc/alloy/config.alloy", "Write the Alloy configuration", "/etc/alloy/config.alloy",
      "/etc/alloy/config.alloy: does not exist"),
+    # a host that ran Promtail before the switch to Alloy: its unit must be stopped and disabled
+    ("the other agent's unit", "printf '[Service]\\nExecStart=/bin/sleep infinity\\n[Install]\\nWantedBy=multi-user.target\\n' > %s"
+     " && systemctl daemon-reload && systemctl enable --now promtail.service" % PROMTAIL_UNIT,
+     "Stop and disable the other agent", "promtail.service", PROMTAIL_UNIT + ": exists"),
 ]
 
 
@@ -106,5 +115,8 @@ def test_rerun_skips_and_drift_is_repaired(host):
                              "test -s /etc/alloy/config.alloy && echo alloy-config" % (DASHBOARDS, DASHBOARDS),
                         HOST).stdout
     assert state == original + "python-fastapi.json\n640\nalloy-config\n", state
+    promtail = docker_exec(env, "systemctl is-active promtail.service || true; systemctl is-enabled promtail.service || true",
+                           HOST).stdout.split()
+    assert promtail == ["inactive", "disabled"], promtail
     again = converge(inventory, env, PLAY, HOST)
     assert again.changed(HOST) == 0, changed_items(again, HOST)
