@@ -158,3 +158,13 @@ def connect_address(listen_address):
 def local_url(listen_address, scheme="http", path=""):
     """``local_url('0.0.0.0:9090', path='/-/ready')`` -> ``'http://127.0.0.1:9090/-/ready'``."""
     return "%s://%s%s" % (scheme, connect_address(listen_address), path)
+
+
+def dotted_get(config, path):
+    """The value at PATH ("a.b.c") in nested dicts, or None where a part is missing."""
+    node = config
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node

@@ -26,7 +26,7 @@ import re
 
 from ansible_collections.monitoring.stack.plugins.module_utils import ha
 from ansible_collections.monitoring.stack.plugins.module_utils.common import (
-    prometheus_duration_seconds, split_address, variable_namer)
+    dotted_get, prometheus_duration_seconds, split_address, variable_namer)
 
 STORES = ("tsdb", "boltdb-shipper")
 OBJECT_STORES = ("filesystem", "s3", "gcs", "azure", "swift", "bos", "cos", "alibabacloud", "inmemory")
@@ -59,15 +59,6 @@ def duration_seconds(value):
     if seconds is None:
         raise LokiConfigError("%r is not a duration (use e.g. 24h, 31d, 744h)" % (value,))
     return seconds
-
-
-def _get(config, path):
-    node = config
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
 
 
 def config_problems(config, names=None):
@@ -118,9 +109,9 @@ def _ring_problems(config, name, problems):
         else:
             problems.append("%s: this role runs Loki as one process (target all), got %r; for more than one host "
                             "set loki_ha_group (HA monolithic)" % (name("target"), target))
-    store = _get(config, "common.ring.kvstore.store")
-    factor = _get(config, "common.replication_factor")
-    join = _get(config, "memberlist.join_members")
+    store = dotted_get(config, "common.ring.kvstore.store")
+    factor = dotted_get(config, "common.replication_factor")
+    join = dotted_get(config, "memberlist.join_members")
     if factor is not None and not _is_count(factor):
         problems.append("%s: must be a whole number of at least 1, got %r" % (name("common.replication_factor"), factor))
     if store != "memberlist":
@@ -133,9 +124,9 @@ def _ring_problems(config, name, problems):
                             "common.ring.kvstore.store: memberlist" % (name("common.ring.kvstore.store"), store))
         return
     # An HA ring: every member reads and writes the same object store.
-    used = {entry.get("object_store") for entry in _get(config, "schema_config.configs") or [] if isinstance(entry, dict)}
-    used.add(_get(config, "compactor.delete_request_store"))
-    common_storage = _get(config, "common.storage")
+    used = {entry.get("object_store") for entry in dotted_get(config, "schema_config.configs") or [] if isinstance(entry, dict)}
+    used.add(dotted_get(config, "compactor.delete_request_store"))
+    common_storage = dotted_get(config, "common.storage")
     if isinstance(common_storage, dict):
         used.update(key for key in common_storage if key in OBJECT_STORES)
     if used & set(LOCAL_STORES):
@@ -145,13 +136,13 @@ def _ring_problems(config, name, problems):
     if not join or not isinstance(join, list):
         problems.append("%s: required for a memberlist ring (the other members' host:port), got %r"
                         % (name("memberlist.join_members"), join))
-    port = _get(config, "memberlist.bind_port")
+    port = dotted_get(config, "memberlist.bind_port")
     if port is not None:
         if not _is_port(port):
             problems.append("%s: must be a port number, got %r" % (name("memberlist.bind_port"), port))
         else:
             for key, what in (("grpc_listen_port", "gRPC"), ("http_listen_port", "HTTP")):
-                if port == _get(config, "server." + key):
+                if port == dotted_get(config, "server." + key):
                     problems.append("%s: %d is also the %s port (server.%s)"
                                     % (name("memberlist.bind_port"), port, what, key))
 
@@ -247,13 +238,13 @@ def _active_period(configs, today=None):
 
 def _loki3_problems(config, name, problems):
     for path in REMOVED_IN_LOKI_3:
-        if _get(config, path) is not None:
+        if dotted_get(config, path) is not None:
             problems.append("%s: removed in Loki 3 (the object store comes from schema_config; deletes use "
                             "compactor.delete_request_store): remove it" % name(path))
-    configs = _get(config, "schema_config.configs")
+    configs = dotted_get(config, "schema_config.configs")
     if not isinstance(configs, list) or not configs or not all(isinstance(c, dict) for c in configs):
         return
-    allow = _get(config, "limits_config.allow_structured_metadata")
+    allow = dotted_get(config, "limits_config.allow_structured_metadata")
     if allow is False:
         return
     index = _active_period(configs)
@@ -271,7 +262,7 @@ def _loki3_problems(config, name, problems):
 
 
 def _schema_problems(config, name, problems):
-    configs = _get(config, "schema_config.configs")
+    configs = dotted_get(config, "schema_config.configs")
     if configs is None:
         if isinstance(config.get("schema_config"), dict):
             problems.append("%s: required (at least one period)" % name("schema_config.configs"))
@@ -339,10 +330,10 @@ def _schema_problems(config, name, problems):
 def _object_stores(config):
     """Object stores that have a configuration (common.storage.<x> or storage_config.<x>)."""
     found = set()
-    for node in (_get(config, "common.storage"), config.get("storage_config")):
+    for node in (dotted_get(config, "common.storage"), config.get("storage_config")):
         if isinstance(node, dict):
             found.update(key for key in node if key in OBJECT_STORES)
-    if _get(config, "common.storage.filesystem") is not None or _get(config, "common.path_prefix"):
+    if dotted_get(config, "common.storage.filesystem") is not None or dotted_get(config, "common.path_prefix"):
         found.add("filesystem")
     return found
 
@@ -350,7 +341,7 @@ def _object_stores(config):
 def _retention_problems(config, name, problems, periods):
     compactor = config.get("compactor") or {}
     enabled = compactor.get("retention_enabled") is True
-    period = _get(config, "limits_config.retention_period")
+    period = dotted_get(config, "limits_config.retention_period")
     if enabled and not compactor.get("delete_request_store"):
         problems.append("%s: required when compactor.retention_enabled is true (Loki 3 refuses to start "
                         "without it)" % name("compactor.delete_request_store"))
@@ -377,7 +368,7 @@ def _retention_problems(config, name, problems, periods):
 
 def _storage_problems(config, name, problems):
     for base in ("common.storage.s3", "storage_config.aws"):
-        s3 = _get(config, base)
+        s3 = dotted_get(config, base)
         if not isinstance(s3, dict):
             continue
         if not (s3.get("bucketnames") or s3.get("s3")):

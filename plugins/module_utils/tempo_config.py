@@ -14,7 +14,7 @@ References: docs/tempo.md.
 
 from __future__ import annotations
 
-from ansible_collections.monitoring.stack.plugins.module_utils.common import go_duration_seconds, split_address, variable_namer
+from ansible_collections.monitoring.stack.plugins.module_utils.common import dotted_get, go_duration_seconds, split_address, variable_namer
 
 # Top-level keys of Tempo 2.9 (cmd/tempo/app/config.go at v2.9.5; the manifest lists the sections).
 TOP_LEVEL_KEYS = (
@@ -154,15 +154,6 @@ def render_config(config):
     return "# Managed by monitoring.stack (Ansible): local changes are overwritten.\n" + body
 
 
-def _get(config, path):
-    node = config
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
 def _is_port(value):
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 65535
 
@@ -205,7 +196,7 @@ def _server_problems(config, name, problems):
         problems.append("%s: HTTP and gRPC cannot share port %d" % (name("server.grpc_listen_port"), grpc_port))
     grpc_host = str(server.get("grpc_listen_address") or "")
     if config.get("target", "all") == "all" and grpc_host not in LOOPBACK_REACHABLE \
-            and not _get(config, "querier.frontend_worker.frontend_address"):
+            and not dotted_get(config, "querier.frontend_worker.frontend_address"):
         problems.append("%s: the single binary's querier reaches its query frontend at 127.0.0.1:%s; listen on "
                         "127.0.0.1 or 0.0.0.0 (or set querier.frontend_worker.frontend_address)"
                         % (name("server.grpc_listen_address"), grpc_port if _is_port(grpc_port) else 9095))
@@ -216,7 +207,7 @@ def _absolute(value):
 
 
 def _storage_problems(config, name, problems):
-    trace = _get(config, "storage.trace")
+    trace = dotted_get(config, "storage.trace")
     if not isinstance(trace, dict):
         problems.append("%s: required section is missing" % name("storage.trace"))
         return
@@ -225,10 +216,10 @@ def _storage_problems(config, name, problems):
         problems.append("%s: must be local or s3 (the backends monitoring.stack renders), got %r"
                         % (name("storage.trace.backend"), backend))
         return
-    if not _absolute(_get(trace, "wal.path")):
+    if not _absolute(dotted_get(trace, "wal.path")):
         problems.append("%s: required (an absolute path)" % name("storage.trace.wal.path"))
     if backend == "local":
-        if not _absolute(_get(trace, "local.path")):
+        if not _absolute(dotted_get(trace, "local.path")):
             problems.append("%s: required with backend local (an absolute path)" % name("storage.trace.local.path"))
         return
     s3 = trace.get("s3")
@@ -263,7 +254,7 @@ def _storage_problems(config, name, problems):
 
 
 def _receiver_problems(config, name, problems):
-    receivers = _get(config, "distributor.receivers")
+    receivers = dotted_get(config, "distributor.receivers")
     if not isinstance(receivers, dict) or not receivers:
         problems.append("%s: at least one receiver is required (e.g. otlp)" % name("distributor.receivers"))
         return
@@ -305,7 +296,7 @@ def _receiver_problems(config, name, problems):
 
 def _duration_problems(config, name, problems):
     for path in DURATION_PATHS:
-        value = _get(config, path)
+        value = dotted_get(config, path)
         if value is None:
             continue
         seconds = go_duration_seconds(value) if isinstance(value, str) else None
