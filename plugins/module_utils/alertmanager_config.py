@@ -23,7 +23,6 @@ same alertname and instance fires.
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from urllib.parse import urlsplit
@@ -31,6 +30,7 @@ from urllib.parse import urlsplit
 from ansible_collections.monitoring.stack.plugins.module_utils.common import (
     LABEL_NAME,
     is_prometheus_duration as is_duration,
+    plain_copy,
 )
 
 from ansible_collections.monitoring.stack.plugins.module_utils.alertmanager_receivers import (
@@ -230,7 +230,7 @@ def _quote(value):
 
 def _modernize(data, legacy):
     """``data`` with its deprecated match keys turned into matchers (the same alerts match)."""
-    out = copy.deepcopy(data)
+    out = plain_copy(data)
     for key, op, target in legacy:
         value = out.pop(key, None)
         if isinstance(value, dict):
@@ -248,11 +248,11 @@ def _modern_route(route):
 def _receiver(receiver):
     out = {"name": receiver["name"]}
     for kind, key in KINDS.items():
-        configs = [copy.deepcopy(c) for c in _as_list(receiver.get(kind))]
+        configs = [plain_copy(c) for c in _as_list(receiver.get(kind))]
         if kind in SEND_RESOLVED:
             for conf in configs:
                 conf.setdefault("send_resolved", True)
-        configs += [copy.deepcopy(c) for c in _as_list(receiver.get(key))]
+        configs += [plain_copy(c) for c in _as_list(receiver.get(key))]
         if configs:
             out[key] = configs
     return out
@@ -282,7 +282,7 @@ def build_config(settings):
         receivers.append({"name": BLACKHOLE})
     config = {}
     if settings.get("global"):
-        config["global"] = copy.deepcopy(settings["global"])
+        config["global"] = plain_copy(settings["global"])
     if settings.get("templates"):
         config["templates"] = ["%s/*.tmpl" % settings["templates_dir"]]
     config["route"] = route
@@ -290,7 +290,7 @@ def build_config(settings):
     if settings.get("inhibit_rules"):
         config["inhibit_rules"] = [_modernize(r, _INHIBIT_LEGACY) for r in settings["inhibit_rules"]]
     if settings.get("time_intervals"):
-        config["time_intervals"] = copy.deepcopy(settings["time_intervals"])
+        config["time_intervals"] = plain_copy(settings["time_intervals"])
     return config
 
 
@@ -391,7 +391,7 @@ def mask_secrets(data, keys=RECEIVER_SECRET_KEYS):
         return [mask_secrets(v, keys) for v in data]
     if isinstance(data, str):
         return _URL_PASSWORD.sub(lambda m: m.group("head") + REDACTED + "@", data)
-    return copy.deepcopy(data)
+    return plain_copy(data)
 
 
 def _mask_all(value):

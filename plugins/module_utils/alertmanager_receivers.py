@@ -17,8 +17,9 @@ the 0640 alertmanager.yml instead of a file of its own).
 
 from __future__ import annotations
 
-import copy
 import re
+
+from ansible_collections.monitoring.stack.plugins.module_utils.common import plain_copy
 
 __all__ = ["GLOBAL_SECRETS", "RECEIVERS", "externalize_config", "externalize_secrets", "kind_problems", "parse_version",
            "version_problems"]
@@ -170,7 +171,7 @@ def externalize_secrets(receivers, version, secret_dir):
     Secrets whose file variant the version lacks stay where they are (alertmanager.yml is
     written 0640 and never shown in a diff).
     """
-    result = copy.deepcopy(receivers or [])
+    result = plain_copy(receivers or [])
     files = {}
     for receiver in result:
         if not isinstance(receiver, dict):
@@ -202,7 +203,7 @@ def _externalize_http_config(http, stem, files):
 def externalize_config(config, version, secret_dir):
     """externalize_secrets for a whole alertmanager.yml: its receivers and its ``global``
     section. Returns ``(config, files)``; the input is not modified."""
-    result = copy.deepcopy(config or {})
+    result = plain_copy(config or {})
     result["receivers"], files = externalize_secrets(result.get("receivers"), version, secret_dir)
     settings = result.get("global")
     if isinstance(settings, dict):

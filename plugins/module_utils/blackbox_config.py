@@ -21,13 +21,13 @@ Inventory conventions:
 
 from __future__ import annotations
 
-import copy
 import re
 
 from ansible_collections.monitoring.stack.plugins.module_utils.common import (
     LABEL_NAME,
     WILDCARD_HOSTS,
     is_prometheus_duration,
+    plain_copy,
     split_address,
 )
 
@@ -51,8 +51,8 @@ URL = re.compile(r"^https?://[^/\s:]+(:[0-9]+)?(/\S*)?$|^https?://\[[0-9a-fA-F:.
 
 def effective_modules(default_modules, modules):
     """The modules the exporter serves: the defaults, with the user's modules added or replacing them."""
-    out = copy.deepcopy(default_modules if isinstance(default_modules, dict) else {})
-    out.update(copy.deepcopy(modules if isinstance(modules, dict) else {}))
+    out = plain_copy(default_modules if isinstance(default_modules, dict) else {})
+    out.update(plain_copy(modules if isinstance(modules, dict) else {}))
     return out
 
 
@@ -83,7 +83,7 @@ def module_problems(default_modules, modules):
 
 def config_file(modules):
     """The blackbox.yml data."""
-    return {"modules": {name: copy.deepcopy(modules[name]) for name in sorted(modules)}}
+    return {"modules": {name: plain_copy(modules[name]) for name in sorted(modules)}}
 
 
 # ---------------------------------------------------------------------------------------------

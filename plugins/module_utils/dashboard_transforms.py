@@ -16,12 +16,15 @@ replaced; unknown ``${...}`` such as dashboard variables stay).
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import re
 
-from ansible_collections.monitoring.stack.plugins.module_utils.common import MonitoringError, failure_message
+from ansible_collections.monitoring.stack.plugins.module_utils.common import (
+    MonitoringError,
+    failure_message,
+    plain_copy,
+)
 from ansible_collections.monitoring.stack.plugins.module_utils.promql import PromQLError, inject_label
 
 # Grafana uids (dashboards, folders, datasources): at most 40 of these characters.
@@ -494,7 +497,7 @@ def prepare_dashboard(dashboard, *, datasource_uids=None, datasources=None, add_
         metadata = dashboard.get("metadata") if isinstance(dashboard.get("metadata"), dict) else {}
         uid = uid or (metadata.get("name") if v2_spec(dashboard) is not dashboard else None)
         dashboard = v2_spec(dashboard)
-    result = copy.deepcopy(dashboard)
+    result = plain_copy(dashboard)
     if isinstance(result.get("dashboard"), dict) and "panels" not in result and "title" not in result:
         raise DashboardError("%sthis looks like an API response ({dashboard: ..., meta: ...})" % prefix,
                              "pass its 'dashboard' member instead")

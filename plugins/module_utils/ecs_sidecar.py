@@ -15,10 +15,9 @@ fields ``describe_task_definition`` adds, so a new revision is registered only o
 
 from __future__ import annotations
 
-import copy
 import re
 
-from ansible_collections.monitoring.stack.plugins.module_utils.common import MonitoringError
+from ansible_collections.monitoring.stack.plugins.module_utils.common import MonitoringError, plain_copy
 
 __all__ = [
     "DEFAULT_IMAGE",
@@ -45,7 +44,7 @@ HEALTH_CHECK = {"command": ["CMD", "/healthcheck"], "interval": 30, "timeout": 5
 
 def registrable(task_definition):
     """The keys of a described task definition that register_task_definition accepts."""
-    return {key: copy.deepcopy(value) for key, value in (task_definition or {}).items()
+    return {key: plain_copy(value) for key, value in (task_definition or {}).items()
             if key in REGISTRABLE_KEYS and value not in (None, [], {})}
 
 
@@ -97,7 +96,7 @@ def collector_container(spec):
         "essential": False,
         "cpu": spec.get("cpu", 256),
         "memoryReservation": spec.get("memory_reservation", 512),
-        "healthCheck": copy.deepcopy(HEALTH_CHECK),
+        "healthCheck": plain_copy(HEALTH_CHECK),
         "logConfiguration": {
             "logDriver": "awslogs",
             "options": {
@@ -131,7 +130,7 @@ def with_collector(task_definition, spec):
     if current is not None:
         # Keep what a person added to the collector container that we do not manage, except any
         # other AOT_CONFIG_CONTENT: set at all, it overrides every --config and our secret.
-        merged = copy.deepcopy(current)
+        merged = plain_copy(current)
         merged.pop("command", None)
         for key in ("environment", "secrets"):
             kept = [e for e in merged.get(key) or [] if e.get("name") != "AOT_CONFIG_CONTENT"]
@@ -194,7 +193,7 @@ MASK = "********"
 def masked(definition):
     """``definition`` for diffs and results: every ``environment`` value replaced by MASK
     (an application's environment may hold a secret; ``secrets`` only name ARNs)."""
-    data = copy.deepcopy(definition)
+    data = plain_copy(definition)
     for container in data.get("containerDefinitions") or []:
         for entry in container.get("environment") or []:
             if "value" in entry:

@@ -11,10 +11,13 @@ alloy_config) render. Pure functions, no Ansible imports.
 
 from __future__ import annotations
 
-import copy
 import re
 
-from ansible_collections.monitoring.stack.plugins.module_utils.common import go_duration_seconds, is_label_name
+from ansible_collections.monitoring.stack.plugins.module_utils.common import (
+    go_duration_seconds,
+    is_label_name,
+    plain_copy,
+)
 
 AGENTS = ("alloy", "promtail")
 STAGE_TYPES = ("regex", "json", "labels", "structured_metadata", "static_labels")
@@ -208,7 +211,7 @@ def model(inputs):
     if inputs.get("journal"):
         sources.append({"kind": "journal", "name": "journal", "labels": {"job": JOURNAL_JOB},
                         "max_age": str(inputs.get("journal_max_age") or "12h"),
-                        "relabel": copy.deepcopy(JOURNAL_RELABEL)})
+                        "relabel": plain_copy(JOURNAL_RELABEL)})
     external = dict((str(k), str(v)) for k, v in sorted((inputs.get("labels") or {}).items()))
     external["environment"] = str(inputs.get("environment"))
     external["host"] = str(inputs.get("host"))
@@ -217,7 +220,7 @@ def model(inputs):
         "tenant_id": str(inputs.get("tenant_id") or ""),
         "external_labels": external,
         "sources": sources,
-        "stages": copy.deepcopy(stages),
+        "stages": plain_copy(stages),
         # A hardened unit hides /home and /root unless the agent must read logs there.
         "reads_home": any(s["kind"] == "file" and re.match(r"^/(home|root)(/|$)", s["path"]) for s in sources),
     }

@@ -19,7 +19,6 @@ unit tests call them directly.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import re
@@ -30,7 +29,7 @@ try:
 except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
     HAS_YAML = False
 
-from ansible_collections.monitoring.stack.plugins.module_utils.common import go_duration_seconds
+from ansible_collections.monitoring.stack.plugins.module_utils.common import go_duration_seconds, plain_copy
 from ansible_collections.monitoring.stack.plugins.module_utils.common import prometheus_duration_seconds
 from ansible_collections.monitoring.stack.plugins.module_utils import relabel
 
@@ -832,7 +831,7 @@ def _ordered(value, order=None, depth=0, parent=None):
 
 def canonical(config):
     """A deep copy with the render key order: component sections, then service."""
-    return _ordered(copy.deepcopy(config), _TOP_ORDER)
+    return _ordered(plain_copy(config), _TOP_ORDER)
 
 
 if HAS_YAML:
@@ -944,7 +943,7 @@ def sha256(text):
 def parse_config(value):
     """A user-supplied config (dict or YAML text) -> dict; raises ValueError with the cause."""
     if isinstance(value, dict):
-        return copy.deepcopy(value)
+        return plain_copy(value)
     if isinstance(value, str):
         if not HAS_YAML:
             raise ValueError("PyYAML is required to read a YAML config")

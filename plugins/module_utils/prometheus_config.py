@@ -18,7 +18,6 @@ Inventory conventions (shared by every role of the collection):
 
 from __future__ import annotations
 
-import copy
 import re
 
 from ansible_collections.monitoring.stack.plugins.module_utils import blackbox_config
@@ -26,10 +25,11 @@ from ansible_collections.monitoring.stack.plugins.module_utils import ha
 from ansible_collections.monitoring.stack.plugins.module_utils import prometheus_versions as pv
 from ansible_collections.monitoring.stack.plugins.module_utils import remote_storage
 from ansible_collections.monitoring.stack.plugins.module_utils.common import (
+    WILDCARD_HOSTS,
     is_label_name,
     is_prometheus_duration as is_duration,
+    plain_copy,
     prometheus_duration_seconds as duration_seconds,
-    WILDCARD_HOSTS,
     split_address,
 )
 
@@ -433,7 +433,7 @@ def scrape_jobs(settings, hosts):
     # Probes of the inventory through the blackbox exporters (module_utils/blackbox_config.py).
     jobs.extend(blackbox_config.probe_jobs(settings.get("blackbox_probes")))
     for job in settings.get("extra_scrape_configs") or []:
-        jobs.append(("prometheus_extra_scrape_configs", copy.deepcopy(job)))
+        jobs.append(("prometheus_extra_scrape_configs", plain_copy(job)))
     for _variable, job in jobs:
         relabel = _metric_relabel(filters, job["job_name"])
         if relabel:
@@ -613,8 +613,8 @@ def rule_file(packs, selected, for_overrides=None, extra_rules=None):
     """
     groups = []
     for name in selected:
-        groups.extend(copy.deepcopy(packs[name].get("groups") or []))
-    groups.extend(copy.deepcopy(extra_rules or []))
+        groups.extend(plain_copy(packs[name].get("groups") or []))
+    groups.extend(plain_copy(extra_rules or []))
     overrides = for_overrides or {}
     for group in groups:
         for rule in group.get("rules") or []:

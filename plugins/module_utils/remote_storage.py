@@ -49,8 +49,9 @@ kinds keep Prometheus' defaults. ``queue_config`` keys given on the entry win.
 
 from __future__ import annotations
 
-import copy
 import re
+
+from ansible_collections.monitoring.stack.plugins.module_utils.common import plain_copy
 
 KINDS = ("amp", "mimir", "thanos_receive", "victoriametrics")
 # The keys of an entry this module reads; never rendered into prometheus.yml.
@@ -148,7 +149,7 @@ def entry_problems(variable, entry, replica_label=None):
 def render(entry, replica_label=None):
     """The Prometheus ``remote_write`` entry for one ``prometheus_remote_write`` entry (checked
     by entry_problems first). An entry without ``kind`` is returned as a copy, unchanged."""
-    out = copy.deepcopy(entry)
+    out = plain_copy(entry)
     kind = out.get("kind")
     if not kind:
         return out
@@ -187,7 +188,7 @@ def from_amp_setting(amp):
     entry = {"kind": "amp"}
     for key in ("workspace_id", "region", "role_arn", "name", "write_relabel_configs", "queue_config", "url"):
         if amp.get(key):
-            entry[key] = copy.deepcopy(amp[key])
+            entry[key] = plain_copy(amp[key])
     return entry
 
 

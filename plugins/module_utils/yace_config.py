@@ -13,11 +13,10 @@ them directly. The keys and rules follow YACE's docs/configuration.md; the names
 
 from __future__ import annotations
 
-import copy
 import difflib
 import re
 
-from ansible_collections.monitoring.stack.plugins.module_utils.common import WILDCARD_HOSTS, split_address
+from ansible_collections.monitoring.stack.plugins.module_utils.common import WILDCARD_HOSTS, plain_copy, split_address
 from ansible_collections.monitoring.stack.plugins.module_utils.otel import is_region_shape
 
 API_VERSION = "v1alpha1"
@@ -74,7 +73,7 @@ def _tags(value):
     """{key: value} or [{key, value}] -> YACE's [{key, value}] list."""
     if isinstance(value, dict):
         return [{"key": k, "value": v} for k, v in value.items()]
-    return copy.deepcopy(list(value or []))
+    return plain_copy(list(value or []))
 
 
 def build_config(settings):
@@ -86,7 +85,7 @@ def build_config(settings):
     """
     jobs = []
     for job in settings.get("jobs") or []:
-        job = copy.deepcopy(job)
+        job = plain_copy(job)
         out = {"type": job.pop("type", None),
                "regions": job.pop("regions", None) or list(settings.get("regions") or [])}
         tags = job.pop("searchTags", None)
@@ -102,7 +101,7 @@ def build_config(settings):
     discovery = {}
     exported = settings.get("exported_tags_on_metrics") or {}
     if exported:
-        discovery["exportedTagsOnMetrics"] = copy.deepcopy(dict(exported))
+        discovery["exportedTagsOnMetrics"] = plain_copy(dict(exported))
     discovery["jobs"] = jobs
     config = {"apiVersion": API_VERSION}
     if settings.get("sts_region"):
